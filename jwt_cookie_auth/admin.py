@@ -1,0 +1,113 @@
+"""Admin for login sessions (revoke selected) and the read-only blacklist."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from jwt_cookie_auth import clock
+from jwt_cookie_auth.admin_actions import FORCE_LOGOUT_PERMISSION
+from jwt_cookie_auth.models import BlacklistedToken, LoginSession, RevokeReason
+from jwt_cookie_auth.revocation import revoke_sessions
+
+
+class StatusFilter(admin.SimpleListFilter):
+    title = _("status")
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("active", _("Active")), ("expired", _("Expired")), ("revoked", _("Revoked"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        now = clock.now()
+        if self.value() == "active":
+            return queryset.filter(revoked_at__isnull=True, expires_at__gt=now)
+        if self.value() == "expired":
+            return queryset.filter(revoked_at__isnull=True, expires_at__lte=now)
+        if self.value() == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        return queryset
+
+
+if TYPE_CHECKING:
+    ModelAdmin = admin.ModelAdmin[Any]
+else:
+    ModelAdmin = admin.ModelAdmin
+
+
+class ReadOnlyAdmin(ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(LoginSession)
+class LoginSessionAdmin(ReadOnlyAdmin):
+    list_display = [
+        "user",
+        "status",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "absolute_expires_at",
+        "ip_address",
+        "short_user_agent",
+    ]
+    list_filter = [StatusFilter, "revoke_reason", "persistent"]
+    list_select_related = ["user"]
+    search_fields = ["user__pk", "ip_address"]
+    date_hierarchy = "created_at"
+    actions = ["revoke_selected"]
+    exclude = ["refresh_jti", "previous_jti"]
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        from django.contrib.auth import get_user_model
+
+        return [f"user__{get_user_model().USERNAME_FIELD}", *self.search_fields]
+
+    @admin.display(description=_("status"))
+    def status(self, obj: LoginSession) -> str:
+        if obj.revoked_at is not None:
+            return str(_("Revoked (%(reason)s)") % {"reason": obj.get_revoke_reason_display()})
+        return str(_("Active")) if obj.is_live(clock.now()) else str(_("Expired"))
+
+    @admin.display(description=_("user agent"))
+    def short_user_agent(self, obj: LoginSession) -> str:
+        return obj.user_agent[:60]
+
+    @admin.action(description=_("Revoke selected sessions now"), permissions=["force_logout"])
+    def revoke_selected(self, request: HttpRequest, queryset: QuerySet[LoginSession]) -> None:
+        from django.db.models import Q
+
+        revoked = revoke_sessions(Q(pk__in=queryset.values("pk")), RevokeReason.ADMIN, request)
+        count = sum(len(ids) for ids in revoked.values())
+        self.message_user(
+            request,
+            ngettext("Revoked %d session.", "Revoked %d sessions.", count) % count,
+            messages.SUCCESS,
+        )
+
+    def has_force_logout_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm(FORCE_LOGOUT_PERMISSION))
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Deleting a row would lose the audit trail; revoke instead.
+        return False
+
+
+@admin.register(BlacklistedToken)
+class BlacklistedTokenAdmin(ReadOnlyAdmin):
+    list_display = ["jti", "session", "reason", "blacklisted_at", "expires_at"]
+    list_filter = ["reason"]
+    list_select_related = ["session"]
+    search_fields = ["jti", "session__id"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

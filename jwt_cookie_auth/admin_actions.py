@@ -1,0 +1,93 @@
+"""The ``force_logout`` admin action for whatever ModelAdmin manages the user model.
+
+Installing the app attaches it to the registered user admin automatically. A project
+that builds its own user admin can also mix ``ForceLogoutAdminMixin`` in explicitly.
+The action needs the ``jwt_cookie_auth.force_logout`` permission, not just staff
+status; it ends every session of the selected users in a fixed number of queries,
+and their access tokens die on their very next request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps
+from django.contrib import admin, messages
+from django.contrib.admin.options import IS_POPUP_VAR
+from django.contrib.auth import get_user_model
+from django.core.signals import request_started
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from jwt_cookie_auth.models import RevokeReason
+from jwt_cookie_auth.revocation import revoke_user_sessions
+
+FORCE_LOGOUT_PERMISSION = "jwt_cookie_auth.force_logout"
+
+
+class ForceLogoutAdminMixin:
+    """Give a user ``ModelAdmin`` the ``force_logout`` action."""
+
+    @admin.action(
+        description=_("Force logout: end every session of the selected users now"),
+        permissions=["force_logout"],
+    )
+    def force_logout(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        revoked = revoke_user_sessions(queryset.values("pk"), RevokeReason.ADMIN, request)
+        sessions = sum(len(ids) for ids in revoked.values())
+        self.message_user(  # type: ignore[attr-defined]
+            request,
+            ngettext(
+                "Ended %(sessions)d session of %(users)d user.",
+                "Ended %(sessions)d sessions of %(users)d user(s).",
+                sessions,
+            )
+            % {"sessions": sessions, "users": len(revoked)},
+            messages.SUCCESS,
+        )
+
+    def has_force_logout_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm(FORCE_LOGOUT_PERMISSION))
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions: dict[str, Any] = super().get_actions(request)  # type: ignore[misc]
+        if getattr(self, "actions", ()) is None or IS_POPUP_VAR in request.GET:
+            return actions
+        if "force_logout" not in actions and self.has_force_logout_permission(request):
+            actions["force_logout"] = self.get_action("force_logout")  # type: ignore[attr-defined]
+        return actions
+
+
+def attach_force_logout(site: admin.AdminSite | None = None) -> bool:
+    """Mix the action into the registered user admin; return whether one was found."""
+    site = site or admin.site
+    model_admin = site.get_model_admin(get_user_model()) if _user_admin_registered(site) else None
+    if model_admin is None:
+        return False
+    if not isinstance(model_admin, ForceLogoutAdminMixin):
+        cls = type(model_admin)
+        model_admin.__class__ = type(
+            cls.__name__, (ForceLogoutAdminMixin, cls), {"__module__": cls.__module__}
+        )
+    return True
+
+
+def _user_admin_registered(site: admin.AdminSite) -> bool:
+    return site.is_registered(get_user_model())
+
+
+def _attach_on_first_request(**kwargs: Any) -> None:
+    request_started.disconnect(dispatch_uid=__name__)
+    attach_force_logout()
+
+
+def attach_force_logout_when_ready() -> None:
+    """Attach now, or, if the user admin is not registered yet, on the first request."""
+    if not apps.is_installed("django.contrib.admin"):
+        return
+    if not attach_force_logout():
+        # The admin autodiscovers after this app's ready() when listed later in
+        # INSTALLED_APPS.
+        request_started.connect(_attach_on_first_request, dispatch_uid=__name__)

@@ -1,0 +1,68 @@
+"""Django REST framework authentication from the access cookie or a Bearer header.
+
+- ``Authorization: Bearer <access token>`` is for API clients. A browser never
+  attaches it on its own, so it needs no CSRF check. A Bearer header that fails is a
+  401 even if a valid cookie is present: a bogus header can never be used to skip
+  the CSRF check that the cookie would need.
+- The access cookie is attached by the browser to cross-site requests too, so unsafe
+  methods are CSRF-checked exactly as DRF's ``SessionAuthentication`` does, with
+  Django's own CSRF machinery.
+
+Failures are ``AuthenticationFailed``; with ``authenticate_header`` DRF answers 401
+with ``WWW-Authenticate``, never 403 or 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.request import Request
+
+from jwt_cookie_auth import tokens
+from jwt_cookie_auth.csrf import enforce_csrf
+from jwt_cookie_auth.identity import authenticate_access_token
+from jwt_cookie_auth.request_auth import resolve
+
+logger = logging.getLogger("jwt_cookie_auth")
+
+BEARER = b"bearer"
+
+
+class JWTCookieAuthentication(BaseAuthentication):
+    """Authenticate with the access cookie (CSRF-checked) or a Bearer token."""
+
+    www_authenticate_realm = "api"
+
+    def authenticate(self, request: Request) -> tuple[Any, tokens.Claims] | None:
+        header = get_authorization_header(request).split()
+        if header and header[0].lower() == BEARER:
+            return self._authenticate_bearer(header)
+        state = resolve(request._request)
+        if state.user is None:
+            if state.error is not None:
+                raise exceptions.AuthenticationFailed(_("Session expired or revoked."))
+            return None
+        self.enforce_csrf(request)
+        assert state.claims is not None
+        return state.user, state.claims
+
+    def _authenticate_bearer(self, header: list[bytes]) -> tuple[Any, tokens.Claims]:
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed(_("Invalid Authorization header."))
+        try:
+            token = header[1].decode("ascii")
+            return authenticate_access_token(token)  # type: ignore[no-any-return]
+        except (UnicodeDecodeError, tokens.TokenError) as exc:
+            logger.debug("Bearer token refused: %s", exc)
+            raise exceptions.AuthenticationFailed(_("Invalid or expired token.")) from None
+
+    def enforce_csrf(self, request: Request) -> None:
+        """Apply Django's CSRF check to a cookie-authenticated request (as DRF does)."""
+        enforce_csrf(request)
+
+    def authenticate_header(self, request: Request) -> str:
+        return f'Bearer realm="{self.www_authenticate_realm}"'

@@ -1,0 +1,285 @@
+"""System checks: insecure or inconsistent configuration is loud at startup.
+
+Every check has a unique id (``jwt_cookie_auth.E0xx`` errors, ``W0xx`` warnings) and
+a hint that names the fix. Run them with ``manage.py check --deploy`` or any command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+from django.urls import NoReverseMatch, reverse
+from django.utils.module_loading import import_string
+
+from jwt_cookie_auth.conf import DEFAULTS, app_settings
+
+ID = "jwt_cookie_auth."
+MIDDLEWARE_PATH = "jwt_cookie_auth.middleware.JWTCookieMiddleware"
+AUTH_MIDDLEWARE_PATH = "django.contrib.auth.middleware.AuthenticationMiddleware"
+CSRF_MIDDLEWARE_PATH = "django.middleware.csrf.CsrfViewMiddleware"
+LOCMEM_BACKEND = "django.core.cache.backends.locmem.LocMemCache"
+SAMESITE_VALUES = ("Lax", "Strict", "None")
+LIFETIMES = ("ACCESS_TOKEN_LIFETIME", "REFRESH_TOKEN_LIFETIME", "SESSION_MAX_LIFETIME")
+
+
+def register() -> None:
+    checks.register(check_settings, checks.Tags.security)
+    checks.register(check_cookies, checks.Tags.security)
+    checks.register(check_keys, checks.Tags.security)
+    checks.register(check_middleware, checks.Tags.security)
+    checks.register(check_cache, checks.Tags.security, checks.Tags.caches)
+    checks.register(check_refresh_path, checks.Tags.security, checks.Tags.urls)
+
+
+def _error(number: int, msg: str, hint: str) -> checks.CheckMessage:
+    return checks.Error(msg, hint=hint, id=f"{ID}E{number:03d}")
+
+
+def _warning(number: int, msg: str, hint: str) -> checks.CheckMessage:
+    return checks.Warning(msg, hint=hint, id=f"{ID}W{number:03d}")
+
+
+def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
+    errors: list[checks.CheckMessage] = []
+    raw = getattr(settings, "JWT_COOKIE_AUTH", None)
+    if raw is not None and not isinstance(raw, dict):
+        return [_error(1, "JWT_COOKIE_AUTH must be a dict.", "Use JWT_COOKIE_AUTH = {...}.")]
+    for key in sorted(set(raw or {}) - set(DEFAULTS)):
+        errors.append(
+            _error(
+                2,
+                f"JWT_COOKIE_AUTH has an unknown key {key!r}.",
+                f"Valid keys: {', '.join(sorted(DEFAULTS))}. Check the spelling.",
+            )
+        )
+    durations = [*LIFETIMES, "ROTATION_GRACE_PERIOD", "LEEWAY", "REVOCATION_CACHE_TIMEOUT"]
+    bad = [name for name in durations if not isinstance(getattr(app_settings, name), timedelta)]
+    for name in bad:
+        errors.append(_error(3, f"JWT_COOKIE_AUTH[{name!r}] must be a timedelta.", "e.g. timedelta(minutes=5)."))
+    if bad:
+        return errors
+    for name in LIFETIMES:
+        if getattr(app_settings, name) <= timedelta(0):
+            errors.append(_error(4, f"JWT_COOKIE_AUTH[{name!r}] must be positive.", "Use a positive timedelta."))
+    access, refresh = app_settings.ACCESS_TOKEN_LIFETIME, app_settings.REFRESH_TOKEN_LIFETIME
+    if access >= refresh:
+        errors.append(
+            _error(
+                5,
+                "ACCESS_TOKEN_LIFETIME must be shorter than REFRESH_TOKEN_LIFETIME.",
+                "Access tokens cannot be revoked by rotation; keep them short (5-15 min) "
+                "and the refresh token longer (about a day).",
+            )
+        )
+    if refresh > app_settings.SESSION_MAX_LIFETIME:
+        errors.append(
+            _error(
+                6,
+                "REFRESH_TOKEN_LIFETIME must not exceed SESSION_MAX_LIFETIME.",
+                "SESSION_MAX_LIFETIME is the absolute limit counted from login.",
+            )
+        )
+    grace = app_settings.ROTATION_GRACE_PERIOD
+    if grace < timedelta(0) or grace >= access:
+        errors.append(
+            _error(
+                7,
+                "ROTATION_GRACE_PERIOD must be at least 0 and shorter than ACCESS_TOKEN_LIFETIME.",
+                "10-30 seconds covers parallel requests; longer widens the window a "
+                "stolen refresh token can be used in without being detected.",
+            )
+        )
+    if app_settings.LEEWAY > timedelta(seconds=30) or app_settings.LEEWAY < timedelta(0):
+        errors.append(_warning(1, "LEEWAY should be between 0 and 30 seconds.", "RFC 8725 advises a small clock skew allowance."))
+    if access > timedelta(minutes=15):
+        errors.append(
+            _warning(
+                2,
+                "ACCESS_TOKEN_LIFETIME is longer than 15 minutes.",
+                "Revocation reaches access tokens through the cache, but if the cache "
+                "is lost, a short lifetime bounds the damage.",
+            )
+        )
+    try:
+        import_string(app_settings.USER_SERIALIZER)
+    except ImportError:
+        errors.append(_error(8, f"USER_SERIALIZER {app_settings.USER_SERIALIZER!r} cannot be imported.", "Give a dotted path to a Serializer class."))
+    return errors
+
+
+def _prefix_errors(name: str, path: str) -> Iterable[checks.CheckMessage]:
+    if name.startswith("__Host-"):
+        if not app_settings.COOKIE_SECURE or app_settings.COOKIE_DOMAIN or path != "/":
+            yield _error(
+                13,
+                f"Cookie {name!r} uses the __Host- prefix, which requires COOKIE_SECURE=True, "
+                "COOKIE_DOMAIN=None and path '/'.",
+                "Browsers silently drop __Host- cookies that break these rules.",
+            )
+    elif name.startswith("__Secure-") and not app_settings.COOKIE_SECURE:
+        yield _error(
+            14,
+            f"Cookie {name!r} uses the __Secure- prefix, which requires COOKIE_SECURE=True.",
+            "Browsers silently drop __Secure- cookies without Secure.",
+        )
+
+
+def check_cookies(**kwargs: Any) -> list[checks.CheckMessage]:
+    errors: list[checks.CheckMessage] = []
+    samesite = app_settings.COOKIE_SAMESITE
+    if samesite not in SAMESITE_VALUES:
+        errors.append(_error(10, f"COOKIE_SAMESITE={samesite!r} is not one of {SAMESITE_VALUES}.", "Use 'Lax' unless the front end is on another site."))
+    if samesite == "None" and not app_settings.COOKIE_SECURE:
+        errors.append(
+            _error(
+                11,
+                "COOKIE_SAMESITE='None' requires COOKIE_SECURE=True.",
+                "Browsers reject SameSite=None cookies without Secure. Cross-site setups "
+                "need HTTPS on both sites.",
+            )
+        )
+    if samesite == "None" and (
+        getattr(settings, "CSRF_COOKIE_SAMESITE", "Lax") != "None"
+        or not getattr(settings, "CSRF_COOKIE_SECURE", False)
+    ):
+        errors.append(
+            _warning(
+                3,
+                "COOKIE_SAMESITE='None' but Django's CSRF cookie is not SameSite=None; Secure.",
+                "A front end on another site cannot send the CSRF cookie: set "
+                "CSRF_COOKIE_SAMESITE='None', CSRF_COOKIE_SECURE=True and CSRF_TRUSTED_ORIGINS.",
+            )
+        )
+    if app_settings.ACCESS_COOKIE_NAME == app_settings.REFRESH_COOKIE_NAME:
+        errors.append(_error(12, "ACCESS_COOKIE_NAME and REFRESH_COOKIE_NAME must differ.", "Give each cookie its own name."))
+    errors += _prefix_errors(app_settings.ACCESS_COOKIE_NAME, app_settings.ACCESS_COOKIE_PATH)
+    errors += _prefix_errors(app_settings.REFRESH_COOKIE_NAME, app_settings.REFRESH_COOKIE_PATH)
+    if not app_settings.COOKIE_SECURE and not settings.DEBUG:
+        errors.append(
+            _warning(
+                4,
+                "COOKIE_SECURE is False outside DEBUG: tokens can travel over plain HTTP.",
+                "Leave COOKIE_SECURE=True; browsers accept Secure cookies on http://localhost.",
+            )
+        )
+    return errors
+
+
+def check_keys(**kwargs: Any) -> list[checks.CheckMessage]:
+    from jwt_cookie_auth import keys
+
+    algorithm = app_settings.ALGORITHM
+    if algorithm not in keys.SUPPORTED_ALGORITHMS:
+        return [_error(20, f"ALGORITHM {algorithm!r} is not supported.", f"Use one of {sorted(keys.SUPPORTED_ALGORITHMS)}.")]
+    errors: list[checks.CheckMessage] = []
+    signing = app_settings.SIGNING_KEY
+    if algorithm in keys.HMAC_ALGORITHMS and signing is not None:
+        length = len(signing.encode() if isinstance(signing, str) else signing)
+        if length < keys.MIN_HMAC_KEY_BYTES:
+            errors.append(
+                _error(
+                    21,
+                    f"SIGNING_KEY is {length} bytes; HMAC keys need at least {keys.MIN_HMAC_KEY_BYTES}.",
+                    "Leave SIGNING_KEY unset to derive a key from SECRET_KEY, or use "
+                    "secrets.token_urlsafe(64).",
+                )
+            )
+    if algorithm in keys.HMAC_ALGORITHMS and app_settings.VERIFYING_KEY is not None:
+        errors.append(_error(22, "VERIFYING_KEY is only for asymmetric algorithms.", "Remove VERIFYING_KEY or use RS256/ES256/EdDSA."))
+    if errors:
+        return errors
+    try:
+        keys.clear_cache()
+        keys.get_keys()
+    except (ImproperlyConfigured, ValueError, TypeError, KeyError) as exc:
+        errors.append(_error(23, f"The signing or verifying keys cannot be loaded: {exc}", "Check ALGORITHM, SIGNING_KEY, VERIFYING_KEY and OLD_VERIFYING_KEYS."))
+    except Exception as exc:
+        errors.append(_error(23, f"The signing or verifying keys cannot be loaded: {exc!r}", "Check ALGORITHM, SIGNING_KEY, VERIFYING_KEY and OLD_VERIFYING_KEYS."))
+    return errors
+
+
+def check_middleware(**kwargs: Any) -> list[checks.CheckMessage]:
+    middleware = list(settings.MIDDLEWARE)
+    if MIDDLEWARE_PATH not in middleware:
+        if app_settings.AUTO_REFRESH:
+            return [
+                _warning(
+                    5,
+                    f"{MIDDLEWARE_PATH} is not in MIDDLEWARE, so AUTO_REFRESH has no effect "
+                    "and plain Django views do not see the JWT user.",
+                    "Add it after AuthenticationMiddleware, or set AUTO_REFRESH=False.",
+                )
+            ]
+        return []
+    errors: list[checks.CheckMessage] = []
+    position = middleware.index(MIDDLEWARE_PATH)
+    if AUTH_MIDDLEWARE_PATH not in middleware[:position]:
+        errors.append(
+            _error(
+                30,
+                f"{MIDDLEWARE_PATH} must come after {AUTH_MIDDLEWARE_PATH} in MIDDLEWARE.",
+                "It builds on request.user set by Django's authentication middleware.",
+            )
+        )
+    if CSRF_MIDDLEWARE_PATH not in middleware:
+        errors.append(
+            _error(
+                31,
+                f"{CSRF_MIDDLEWARE_PATH} is not in MIDDLEWARE.",
+                "Cookie credentials need CSRF protection, and the session endpoint relies "
+                "on it to set the CSRF cookie.",
+            )
+        )
+    return errors
+
+
+def check_cache(**kwargs: Any) -> list[checks.CheckMessage]:
+    alias = app_settings.CACHE_ALIAS
+    caches_setting = getattr(settings, "CACHES", {})
+    if alias not in caches_setting:
+        return [_error(40, f"CACHE_ALIAS {alias!r} is not in CACHES.", "Name a configured cache, e.g. a django-redis cache.")]
+    backend = caches_setting[alias].get("BACKEND", "")
+    if backend in (LOCMEM_BACKEND, "django.core.cache.backends.dummy.DummyCache") and not settings.DEBUG:
+        return [
+            _warning(
+                6,
+                f"The revocation cache {alias!r} uses {backend.rsplit('.', 1)[-1]}, which other "
+                "worker processes cannot see.",
+                "Revocation is still enforced through the database fallback, but each "
+                "process caches its own answers for REVOCATION_CACHE_TIMEOUT: use "
+                "django-redis (or another shared cache) in production.",
+            )
+        ]
+    return []
+
+
+def check_refresh_path(**kwargs: Any) -> list[checks.CheckMessage]:
+    path = app_settings.REFRESH_COOKIE_PATH
+    errors: list[checks.CheckMessage] = []
+    if app_settings.AUTO_REFRESH and path != "/":
+        errors.append(
+            _error(
+                50,
+                f"AUTO_REFRESH needs the refresh cookie on every page, but REFRESH_COOKIE_PATH is {path!r}.",
+                "Set REFRESH_COOKIE_PATH='/' or AUTO_REFRESH=False.",
+            )
+        )
+    try:
+        refresh_url = reverse("jwt_cookie_auth:refresh")
+    except (NoReverseMatch, ImproperlyConfigured):
+        return errors
+    if not refresh_url.startswith(path):
+        errors.append(
+            _error(
+                51,
+                f"The refresh view ({refresh_url}) is outside REFRESH_COOKIE_PATH {path!r}: "
+                "the browser would never send it the refresh cookie.",
+                f"Set REFRESH_COOKIE_PATH to a prefix of {refresh_url}.",
+            )
+        )
+    return errors

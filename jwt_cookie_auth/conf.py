@@ -1,0 +1,192 @@
+"""Settings for jwt_cookie_auth, read lazily from the ``JWT_COOKIE_AUTH`` dict.
+
+Nothing here is read at import time: every attribute looks at ``django.conf.settings``
+when it is used, and derived values (keys, decoders) are cached until Django's
+``setting_changed`` signal says the dict, ``SECRET_KEY`` or its fallbacks changed, so
+``override_settings`` works in tests.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+DEFAULTS: dict[str, Any] = {
+    # Lifetimes (see the README for the reasoning behind each default).
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=5),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=1),
+    "SESSION_MAX_LIFETIME": timedelta(days=14),
+    "ROTATION_GRACE_PERIOD": timedelta(seconds=15),
+    "LEEWAY": timedelta(seconds=10),
+    # Cookies.
+    "ACCESS_COOKIE_NAME": "jwt_access",
+    "REFRESH_COOKIE_NAME": "jwt_refresh",
+    "COOKIE_SECURE": True,
+    "COOKIE_SAMESITE": "Lax",
+    "COOKIE_DOMAIN": None,
+    "ACCESS_COOKIE_PATH": "/",
+    "REFRESH_COOKIE_PATH": "/",
+    # Signing.
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": None,
+    "VERIFYING_KEY": None,
+    "KEY_ID": None,
+    "OLD_VERIFYING_KEYS": [],
+    "ISSUER": None,
+    "AUDIENCE": None,
+    # Revocation store.
+    "CACHE_ALIAS": "default",
+    "REVOCATION_CACHE_TIMEOUT": timedelta(seconds=60),
+    # Behaviour.
+    "AUTO_REFRESH": True,
+    "TOKENS_IN_BODY": False,
+    "LOGIN_THROTTLE_RATES": {"ip": "20/min", "username": "5/min"},
+    "CLIENT_IP_HEADER": None,
+    "USER_SERIALIZER": "jwt_cookie_auth.serializers.UserSerializer",
+}
+
+# A token longer than this is rejected before any parsing: bounded work for hostile
+# input (browsers drop cookies over 4096 bytes anyway).
+MAX_TOKEN_LENGTH = 4096
+
+
+class Settings:
+    """Typed, lazy view of ``settings.JWT_COOKIE_AUTH`` merged over ``DEFAULTS``."""
+
+    def __init__(self) -> None:
+        self._merged: dict[str, Any] | None = None
+
+    @property
+    def user_settings(self) -> dict[str, Any]:
+        value = getattr(django_settings, "JWT_COOKIE_AUTH", None) or {}
+        return dict(value)
+
+    def _get(self, name: str) -> Any:
+        if self._merged is None:
+            self._merged = {**DEFAULTS, **self.user_settings}
+        return self._merged[name]
+
+    def reload(self) -> None:
+        """Forget every cached value; the next access reads settings again."""
+        self._merged = None
+        # Late import: keys.py depends on this module.
+        from jwt_cookie_auth import keys
+
+        keys.clear_cache()
+
+    @property
+    def ACCESS_TOKEN_LIFETIME(self) -> timedelta:
+        return self._get("ACCESS_TOKEN_LIFETIME")  # type: ignore[no-any-return]
+
+    @property
+    def REFRESH_TOKEN_LIFETIME(self) -> timedelta:
+        return self._get("REFRESH_TOKEN_LIFETIME")  # type: ignore[no-any-return]
+
+    @property
+    def SESSION_MAX_LIFETIME(self) -> timedelta:
+        return self._get("SESSION_MAX_LIFETIME")  # type: ignore[no-any-return]
+
+    @property
+    def ROTATION_GRACE_PERIOD(self) -> timedelta:
+        return self._get("ROTATION_GRACE_PERIOD")  # type: ignore[no-any-return]
+
+    @property
+    def LEEWAY(self) -> timedelta:
+        return self._get("LEEWAY")  # type: ignore[no-any-return]
+
+    @property
+    def ACCESS_COOKIE_NAME(self) -> str:
+        return self._get("ACCESS_COOKIE_NAME")  # type: ignore[no-any-return]
+
+    @property
+    def REFRESH_COOKIE_NAME(self) -> str:
+        return self._get("REFRESH_COOKIE_NAME")  # type: ignore[no-any-return]
+
+    @property
+    def COOKIE_SECURE(self) -> bool:
+        return self._get("COOKIE_SECURE")  # type: ignore[no-any-return]
+
+    @property
+    def COOKIE_SAMESITE(self) -> str:
+        return self._get("COOKIE_SAMESITE")  # type: ignore[no-any-return]
+
+    @property
+    def COOKIE_DOMAIN(self) -> str | None:
+        return self._get("COOKIE_DOMAIN")  # type: ignore[no-any-return]
+
+    @property
+    def ACCESS_COOKIE_PATH(self) -> str:
+        return self._get("ACCESS_COOKIE_PATH")  # type: ignore[no-any-return]
+
+    @property
+    def REFRESH_COOKIE_PATH(self) -> str:
+        return self._get("REFRESH_COOKIE_PATH")  # type: ignore[no-any-return]
+
+    @property
+    def ALGORITHM(self) -> str:
+        return self._get("ALGORITHM")  # type: ignore[no-any-return]
+
+    @property
+    def SIGNING_KEY(self) -> str | bytes | None:
+        return self._get("SIGNING_KEY")  # type: ignore[no-any-return]
+
+    @property
+    def VERIFYING_KEY(self) -> str | bytes | None:
+        return self._get("VERIFYING_KEY")  # type: ignore[no-any-return]
+
+    @property
+    def KEY_ID(self) -> str | None:
+        return self._get("KEY_ID")  # type: ignore[no-any-return]
+
+    @property
+    def OLD_VERIFYING_KEYS(self) -> list[Any]:
+        return list(self._get("OLD_VERIFYING_KEYS") or [])
+
+    @property
+    def ISSUER(self) -> str | None:
+        return self._get("ISSUER")  # type: ignore[no-any-return]
+
+    @property
+    def AUDIENCE(self) -> str | None:
+        return self._get("AUDIENCE")  # type: ignore[no-any-return]
+
+    @property
+    def CACHE_ALIAS(self) -> str:
+        return self._get("CACHE_ALIAS")  # type: ignore[no-any-return]
+
+    @property
+    def REVOCATION_CACHE_TIMEOUT(self) -> timedelta:
+        return self._get("REVOCATION_CACHE_TIMEOUT")  # type: ignore[no-any-return]
+
+    @property
+    def AUTO_REFRESH(self) -> bool:
+        return self._get("AUTO_REFRESH")  # type: ignore[no-any-return]
+
+    @property
+    def TOKENS_IN_BODY(self) -> bool:
+        return self._get("TOKENS_IN_BODY")  # type: ignore[no-any-return]
+
+    @property
+    def LOGIN_THROTTLE_RATES(self) -> dict[str, str | None]:
+        return dict(self._get("LOGIN_THROTTLE_RATES") or {})
+
+    @property
+    def CLIENT_IP_HEADER(self) -> str | None:
+        return self._get("CLIENT_IP_HEADER")  # type: ignore[no-any-return]
+
+    @property
+    def USER_SERIALIZER(self) -> str:
+        return self._get("USER_SERIALIZER")  # type: ignore[no-any-return]
+
+
+app_settings = Settings()
+
+
+@receiver(setting_changed)
+def _reload_app_settings(*, setting: str, **kwargs: Any) -> None:
+    if setting in {"JWT_COOKIE_AUTH", "SECRET_KEY", "SECRET_KEY_FALLBACKS"}:
+        app_settings.reload()

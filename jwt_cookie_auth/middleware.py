@@ -1,0 +1,117 @@
+"""Make the JWT cookie user ``request.user`` for plain Django views, and renew tokens.
+
+Place after ``django.contrib.auth.middleware.AuthenticationMiddleware``. A valid
+access cookie wins; otherwise ``request.user`` is whatever Django's session
+authentication found, so the admin's own session login keeps working beside it.
+
+A bad, expired-beyond-renewal or revoked token makes the request anonymous (and its
+cookies are deleted on the response), never a 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponseBase
+from django.utils.cache import patch_vary_headers
+from django.utils.functional import SimpleLazyObject
+
+from jwt_cookie_auth import tokens
+from jwt_cookie_auth.conf import app_settings
+from jwt_cookie_auth.cookies import delete_token_cookies, set_token_cookies, sets_token_cookies
+from jwt_cookie_auth.request_auth import (
+    EXEMPT_ATTR,
+    MIDDLEWARE_ATTR,
+    STATE_ATTR,
+    CookieAuth,
+    resolve,
+)
+
+Response = HttpResponseBase
+
+
+def _user(request: HttpRequest, fallback: Any) -> Any:
+    state = resolve(request)
+    return state.user if state.user is not None else fallback
+
+
+class JWTCookieMiddleware:
+    sync_capable = True
+    async_capable = True
+
+    def __init__(
+        self, get_response: Callable[[HttpRequest], Response | Awaitable[Response]]
+    ) -> None:
+        self.get_response = get_response
+        self.async_mode = iscoroutinefunction(self.get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Response | Awaitable[Response]:
+        if self.async_mode:
+            return self.__acall__(request)
+        self.process_request(request)
+        response = self.get_response(request)
+        assert isinstance(response, HttpResponseBase)
+        return self.process_response(request, response)
+
+    async def __acall__(self, request: HttpRequest) -> Response:
+        self.process_request(request)
+        response = await self.get_response(request)  # type: ignore[misc]
+        return self.process_response(request, response)
+
+    def process_request(self, request: HttpRequest) -> None:
+        if not hasattr(request, "user"):
+            raise ImproperlyConfigured(
+                "JWTCookieMiddleware requires Django's authentication middleware. Put "
+                "'django.contrib.auth.middleware.AuthenticationMiddleware' before "
+                "'jwt_cookie_auth.middleware.JWTCookieMiddleware' in MIDDLEWARE."
+            )
+        setattr(request, MIDDLEWARE_ATTR, True)
+        fallback = request.user
+        fallback_auser = request.auser
+
+        request.user = SimpleLazyObject(lambda: _user(request, fallback))  # type: ignore[assignment]
+
+        async def auser() -> Any:
+            state = await sync_to_async(resolve)(request)
+            return state.user if state.user is not None else await fallback_auser()
+
+        request.auser = auser
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., Any],
+        view_args: Any,
+        view_kwargs: Any,
+    ) -> None:
+        if getattr(view_func, "jwt_cookie_auth_exempt", False):
+            setattr(request, EXEMPT_ATTR, True)
+            return
+        if not app_settings.AUTO_REFRESH or STATE_ATTR in request.__dict__:
+            return
+        if app_settings.REFRESH_COOKIE_NAME not in request.COOKIES:
+            return
+        access = request.COOKIES.get(app_settings.ACCESS_COOKIE_NAME)
+        if not access or tokens.seems_expired(access):
+            # Renew before the view runs, so plain and DRF views alike see the user.
+            resolve(request)
+
+    def process_response(self, request: HttpRequest, response: Response) -> Response:
+        state: CookieAuth | None = request.__dict__.get(STATE_ATTR)
+        if state is None:
+            return response
+        patch_vary_headers(response, ("Cookie",))
+        # Don't write cookies on a server error (as contrib.sessions), and never
+        # override cookies an auth view has set or deleted itself.
+        if response.status_code >= 500 or sets_token_cookies(response):
+            return response
+        if state.issued is not None:
+            set_token_cookies(response, state.issued)
+        elif state.clear_cookies:
+            delete_token_cookies(response)
+        return response

@@ -1,0 +1,92 @@
+"""Resolve a request's token cookies, once per request.
+
+The middleware (for ``request.user``) and the DRF class both ask here; the answer is
+kept on the ``HttpRequest`` so a token is decoded and checked only once. With
+``AUTO_REFRESH``, an expired or missing access cookie next to a valid refresh cookie
+is renewed here, and the middleware puts the new cookies on the response.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpRequest
+
+from jwt_cookie_auth import rotation, tokens
+from jwt_cookie_auth.conf import app_settings
+from jwt_cookie_auth.identity import authenticate_access_token
+from jwt_cookie_auth.issuing import IssuedTokens
+
+logger = logging.getLogger("jwt_cookie_auth")
+
+STATE_ATTR = "_jwt_cookie_auth_state"
+# Set by the middleware: it will put renewed cookies on the response.
+MIDDLEWARE_ATTR = "_jwt_cookie_auth_middleware"
+# Set for the package's own auth views, which handle cookies themselves.
+EXEMPT_ATTR = "_jwt_cookie_auth_exempt"
+
+
+@dataclass(frozen=True)
+class CookieAuth:
+    """What the token cookies of one request amount to."""
+
+    user: Any = None
+    claims: tokens.Claims | None = None
+    #: Why the cookies were refused (for logs and the DRF 401), or None.
+    error: str | None = None
+    #: New tokens from a transparent refresh, to set on the response.
+    issued: IssuedTokens | None = None
+    #: The cookies are dead: delete them from the browser.
+    clear_cookies: bool = False
+
+
+ANONYMOUS = CookieAuth()
+
+
+def auto_refresh_allowed(request: HttpRequest) -> bool:
+    return (
+        app_settings.AUTO_REFRESH
+        and getattr(request, MIDDLEWARE_ATTR, False)
+        and not getattr(request, EXEMPT_ATTR, False)
+    )
+
+
+def resolve(request: HttpRequest) -> CookieAuth:
+    """Return the request's cookie authentication, computing it on first use."""
+    state: CookieAuth | None = request.__dict__.get(STATE_ATTR)
+    if state is None:
+        state = _resolve(request)
+        setattr(request, STATE_ATTR, state)
+    return state
+
+
+def _resolve(request: HttpRequest) -> CookieAuth:
+    access = request.COOKIES.get(app_settings.ACCESS_COOKIE_NAME)
+    refresh = request.COOKIES.get(app_settings.REFRESH_COOKIE_NAME)
+    if not access and not refresh:
+        return ANONYMOUS
+    if access:
+        try:
+            user, claims = authenticate_access_token(access)
+        except tokens.TokenExpired:
+            pass
+        except tokens.TokenError as exc:
+            logger.debug("Access cookie refused: %s", exc)
+            return CookieAuth(error=str(exc), clear_cookies=True)
+        else:
+            return CookieAuth(user=user, claims=claims)
+    if not refresh or not auto_refresh_allowed(request):
+        return CookieAuth(error="access token expired" if access else None)
+    return _renew(request, refresh)
+
+
+def _renew(request: HttpRequest, refresh: str) -> CookieAuth:
+    try:
+        issued = rotation.rotate(refresh, request)
+        claims = tokens.decode(issued.access, tokens.ACCESS)
+    except (tokens.TokenError, rotation.RefreshRejected) as exc:
+        logger.debug("Transparent refresh refused: %s", exc)
+        return CookieAuth(error=str(exc), clear_cookies=True)
+    return CookieAuth(user=issued.session.user, claims=claims, issued=issued)

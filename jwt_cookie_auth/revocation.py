@@ -1,0 +1,154 @@
+"""Revoke sessions, and answer "is this session revoked?" on every request.
+
+The database (``LoginSession.revoked_at``) is the source of truth. Django's cache
+(``CACHE_ALIAS``; django-redis in production) serves it so that an authenticated
+request costs one cache ``get`` and no SQL for revocation, and every worker process
+sees a revocation at once.
+
+Ordering rules that keep the cache from ever saying "live" for a revoked session:
+
+- revocation writes the database first, then *sets* a revoked marker (never a
+  delete, which a concurrent fill could undo);
+- a fill after a cache miss uses ``add``, which never overwrites a marker written
+  meanwhile;
+- a "live" answer is trusted for ``REVOCATION_CACHE_TIMEOUT`` only, which bounds the
+  damage of a revocation whose cache write was lost;
+- if the cache fails or returns nothing (django-redis ``IGNORE_EXCEPTIONS``), the
+  database answers. A missing row (flushed, or its user deleted) counts as revoked.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.cache import BaseCache, caches
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+
+from jwt_cookie_auth import clock
+from jwt_cookie_auth.conf import app_settings
+from jwt_cookie_auth.models import LoginSession, RevokeReason
+from jwt_cookie_auth.signals import session_revoked
+
+logger = logging.getLogger("jwt_cookie_auth")
+
+LIVE = 1
+REVOKED = 0
+KEY_PREFIX = "jwt_cookie_auth:session:"
+
+
+def get_cache() -> BaseCache:
+    return caches[app_settings.CACHE_ALIAS]
+
+
+def cache_key(session_id: Any) -> str:
+    return f"{KEY_PREFIX}{session_id}"
+
+
+def _revoked_timeout() -> int:
+    # A revoked marker must outlive every access token of the session; after that
+    # a miss falls back to the database, which still says revoked.
+    lifetime = app_settings.ACCESS_TOKEN_LIFETIME + app_settings.LEEWAY
+    return int(lifetime.total_seconds()) + 60
+
+
+def _live_in_database(session_id: str) -> bool:
+    try:
+        pk = uuid.UUID(session_id)
+    except ValueError:
+        return False
+    return LoginSession.objects.filter(pk=pk, revoked_at__isnull=True).exists()
+
+
+def is_session_revoked(session_id: str) -> bool:
+    """Return whether the session (and so every token of its family) is revoked."""
+    key = cache_key(session_id)
+    cache = get_cache()
+    try:
+        state = cache.get(key)
+    except Exception:
+        logger.warning("Revocation cache unavailable; asking the database.", exc_info=True)
+        return not _live_in_database(session_id)
+    if state == LIVE:
+        return False
+    if state == REVOKED:
+        return True
+    live = _live_in_database(session_id)
+    try:
+        if live:
+            timeout = int(app_settings.REVOCATION_CACHE_TIMEOUT.total_seconds())
+            cache.add(key, LIVE, timeout=timeout)
+        else:
+            cache.set(key, REVOKED, timeout=_revoked_timeout())
+    except Exception:
+        logger.warning("Could not fill the revocation cache.", exc_info=True)
+    return not live
+
+
+def mark_revoked(session_ids: Iterable[Any]) -> None:
+    """Write revoked markers for sessions already revoked in the database."""
+    markers = {cache_key(sid): REVOKED for sid in session_ids}
+    if not markers:
+        return
+    try:
+        get_cache().set_many(markers, timeout=_revoked_timeout())
+    except Exception:
+        # The database already says revoked; a stale "live" marker expires within
+        # REVOCATION_CACHE_TIMEOUT.
+        logger.error(
+            "Could not write %d revocation markers to the cache.", len(markers), exc_info=True
+        )
+
+
+def revoke_sessions(
+    where: Q, reason: RevokeReason, request: HttpRequest | None = None
+) -> dict[Any, list[uuid.UUID]]:
+    """Revoke every live session matching ``where`` and return them by user id.
+
+    A fixed number of queries whatever the number of sessions: one UPDATE and one
+    SELECT of the ids it touched, then one cache ``set_many``.
+    """
+    now = clock.now()
+    with transaction.atomic():
+        LoginSession.objects.filter(where, revoked_at__isnull=True).update(
+            revoked_at=now, revoke_reason=reason
+        )
+        rows = list(
+            LoginSession.objects.filter(where, revoked_at=now, revoke_reason=reason).values_list(
+                "pk", "user_id"
+            )
+        )
+    mark_revoked(pk for pk, _ in rows)
+    by_user: dict[Any, list[uuid.UUID]] = defaultdict(list)
+    for pk, user_id in rows:
+        by_user[user_id].append(pk)
+    for user_id, session_ids in by_user.items():
+        session_revoked.send(
+            sender=LoginSession,
+            user_id=user_id,
+            session_ids=session_ids,
+            reason=reason,
+            request=request,
+        )
+    return dict(by_user)
+
+
+def revoke_session(
+    session_id: Any, reason: RevokeReason, request: HttpRequest | None = None
+) -> bool:
+    """Revoke one session; return whether it was live."""
+    return bool(revoke_sessions(Q(pk=session_id), reason, request))
+
+
+def revoke_user_sessions(
+    user_ids: Iterable[Any], reason: RevokeReason, request: HttpRequest | None = None
+) -> dict[Any, list[uuid.UUID]]:
+    """Revoke every session of these users (logout everywhere, force logout)."""
+    # A QuerySet stays a subquery: one UPDATE for any number of users.
+    ids = user_ids if isinstance(user_ids, QuerySet) else list(user_ids)
+    return revoke_sessions(Q(user_id__in=ids), reason, request)

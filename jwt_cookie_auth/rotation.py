@@ -1,0 +1,146 @@
+"""Refresh-token rotation with reuse (theft) detection — RFC 9700 §4.14.2.
+
+Each refresh token is single use. Presenting the session's current refresh token
+consumes it (its id goes to the blacklist) and issues a successor in the same family.
+The session row remembers the current and the previous token id, which is all that
+theft detection needs:
+
+- current id: rotate. The UPDATE is conditional on the id still being current, so of
+  N concurrent refreshes exactly one wins, on any database, without holding a lock
+  across the request;
+- previous id, within ``ROTATION_GRACE_PERIOD`` of the rotation: a legitimate race
+  (two tabs, parallel requests, a lost response). The caller gets the successor that
+  was already issued, re-minted from the stored ids and times: no second chain;
+- anything else that we signed for this family is an already consumed token: theft.
+  The whole family is revoked, so the thief's and the victim's newest tokens die
+  alike, and the real user must log in again.
+
+The absolute session lifetime is never extended: each successor expires at
+``min(now + REFRESH_TOKEN_LIFETIME, absolute_expires_at)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+
+from django.db import transaction
+from django.http import HttpRequest
+
+from jwt_cookie_auth import clock, revocation, tokens
+from jwt_cookie_auth.conf import app_settings
+from jwt_cookie_auth.issuing import IssuedTokens, client_ip, issue_tokens, whole_seconds
+from jwt_cookie_auth.models import BlacklistedToken, LoginSession, RevokeReason
+from jwt_cookie_auth.signals import refresh_token_reused
+
+logger = logging.getLogger("jwt_cookie_auth")
+
+BLACKLIST_REASON_ROTATED = "rotated"
+
+
+class RefreshRejected(Exception):
+    """The refresh token cannot be used. The message is for logs only."""
+
+
+class RefreshReuseDetected(RefreshRejected):
+    """A consumed refresh token was replayed; its family has been revoked."""
+
+
+def _load(session_id: uuid.UUID) -> LoginSession | None:
+    return LoginSession.objects.select_related("user").filter(pk=session_id).first()
+
+
+def _check(session: LoginSession | None, claims: tokens.Claims, now: datetime) -> LoginSession:
+    if session is None:
+        raise RefreshRejected("unknown session")
+    if session.revoked_at is not None:
+        raise RefreshRejected(f"session revoked ({session.revoke_reason})")
+    if str(session.user_id) != claims.sub:
+        raise RefreshRejected("subject does not own the session")
+    if not getattr(session.user, "is_active", True):
+        raise RefreshRejected("inactive user")
+    if now >= session.absolute_expires_at or now >= session.expires_at:
+        raise RefreshRejected("session expired")
+    return session
+
+
+def _advance(
+    session: LoginSession, claims: tokens.Claims, now: datetime, request: HttpRequest
+) -> IssuedTokens | None:
+    """Consume the current token; return the successor, or None if another request won."""
+    successor = {
+        "refresh_jti": tokens.new_jti(),
+        "refresh_issued_at": now,
+        "previous_jti": claims.jti,
+        "rotated_at": now,
+        "last_used_at": now,
+        "expires_at": min(now + app_settings.REFRESH_TOKEN_LIFETIME, session.absolute_expires_at),
+        "ip_address": client_ip(request),
+    }
+    won = LoginSession.objects.filter(
+        pk=session.pk, refresh_jti=claims.jti, revoked_at__isnull=True
+    ).update(**successor)
+    if not won:
+        return None
+    BlacklistedToken.objects.create(
+        jti=claims.jti,
+        session_id=session.pk,
+        expires_at=claims.expires_at,
+        blacklisted_at=now,
+        reason=BLACKLIST_REASON_ROTATED,
+    )
+    for field, value in successor.items():
+        setattr(session, field, value)
+    return issue_tokens(session, now)
+
+
+def _in_grace(session: LoginSession, claims: tokens.Claims, now: datetime) -> bool:
+    return (
+        claims.jti == session.previous_jti
+        and session.rotated_at is not None
+        and now - session.rotated_at <= app_settings.ROTATION_GRACE_PERIOD
+    )
+
+
+def rotate(token: str, request: HttpRequest) -> IssuedTokens:
+    """Exchange a refresh token for a new pair, or raise ``RefreshRejected``.
+
+    Raises ``tokens.TokenError`` for a token that fails verification.
+    """
+    claims = tokens.decode(token, tokens.REFRESH)
+    try:
+        session_id = uuid.UUID(claims.sid)
+    except ValueError:
+        raise RefreshRejected("malformed session id") from None
+    now = whole_seconds(clock.now())
+    with transaction.atomic():
+        session = _check(_load(session_id), claims, now)
+        if claims.jti == session.refresh_jti:
+            issued = _advance(session, claims, now, request)
+            if issued is not None:
+                return issued
+            # A concurrent refresh consumed it first: judge against the winner's row.
+            session = _check(_load(session_id), claims, now)
+        if _in_grace(session, claims, now):
+            return issue_tokens(session, now)
+    _on_reuse(session, claims, request)
+    raise RefreshReuseDetected("consumed refresh token replayed")
+
+
+def _on_reuse(session: LoginSession, claims: tokens.Claims, request: HttpRequest) -> None:
+    revocation.revoke_session(session.pk, RevokeReason.REUSE_DETECTED, request)
+    logger.warning(
+        "Refresh token reuse detected: session %s of user %s revoked (token %s, ip %s).",
+        session.pk,
+        session.user_id,
+        claims.jti,
+        client_ip(request),
+    )
+    refresh_token_reused.send(
+        sender=LoginSession,
+        user_id=session.user_id,
+        session_id=session.pk,
+        jti=claims.jti,
+        request=request,
+    )

@@ -1,0 +1,203 @@
+"""Mint and verify access and refresh tokens (PyJWT).
+
+Two token types share one format but can never stand in for each other: each has its
+own ``typ`` header (``at+jwt`` / ``rt+jwt``, RFC 8725 §3.11) and a ``token_type``
+claim, and both are checked, because PyJWT checks neither.
+
+Verification is strict by construction:
+
+- the algorithm comes from the key table (``keys.py``), never from the token;
+- only the ``alg``, ``typ`` and ``kid`` headers are allowed, so ``crit``, ``jku``,
+  ``x5u``, ``jwk`` and ``b64`` tokens are rejected and no URL named by a token is
+  ever fetched;
+- ``sub``, ``sid``, ``jti``, ``iat``, ``exp`` and ``token_type`` are required with
+  the right types; time claims are checked here against ``clock.now()`` with
+  ``LEEWAY`` so tests can move the clock;
+- input longer than ``MAX_TOKEN_LENGTH`` is refused before any parsing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import jwt
+
+from jwt_cookie_auth import clock
+from jwt_cookie_auth.conf import MAX_TOKEN_LENGTH, app_settings
+from jwt_cookie_auth.keys import get_keys
+
+TokenType = Literal["access", "refresh"]
+ACCESS: TokenType = "access"
+REFRESH: TokenType = "refresh"
+TYP_HEADERS: dict[str, str] = {ACCESS: "at+jwt", REFRESH: "rt+jwt"}
+ALLOWED_HEADERS = frozenset({"alg", "typ", "kid"})
+REQUIRED_CLAIMS = ["sub", "sid", "jti", "iat", "exp", "token_type"]
+
+_jwt = jwt.PyJWT()
+
+
+class TokenError(Exception):
+    """A token that must not be accepted. The message is safe to log, not to show."""
+
+
+class TokenExpired(TokenError):
+    pass
+
+
+class InvalidToken(TokenError):
+    pass
+
+
+@dataclass(frozen=True)
+class Claims:
+    """The verified claims of one token."""
+
+    token_type: TokenType
+    sub: str
+    sid: str
+    jti: str
+    iat: int
+    exp: int
+    payload: dict[str, Any]
+
+    @property
+    def expires_at(self) -> datetime:
+        return datetime.fromtimestamp(self.exp, tz=UTC)
+
+    @property
+    def issued_at(self) -> datetime:
+        return datetime.fromtimestamp(self.iat, tz=UTC)
+
+
+def new_jti() -> str:
+    return uuid.uuid4().hex
+
+
+def timestamp(moment: datetime) -> int:
+    """Return whole seconds since the epoch; tokens and the database agree on these."""
+    return int(moment.timestamp())
+
+
+def encode(
+    token_type: TokenType,
+    *,
+    sub: str,
+    sid: str,
+    jti: str,
+    issued_at: datetime,
+    expires_at: datetime,
+) -> str:
+    """Return a signed token of ``token_type``.
+
+    Deterministic for HMAC, RSA and EdDSA keys: the same claims give the same token,
+    which is how the rotation grace period re-serves an already issued successor
+    without the database ever holding a usable token.
+    """
+    keyset = get_keys()
+    payload: dict[str, Any] = {
+        "token_type": token_type,
+        "sub": sub,
+        "sid": sid,
+        "jti": jti,
+        "iat": timestamp(issued_at),
+        "exp": timestamp(expires_at),
+    }
+    if app_settings.ISSUER is not None:
+        payload["iss"] = app_settings.ISSUER
+    if app_settings.AUDIENCE is not None:
+        payload["aud"] = app_settings.AUDIENCE
+    return jwt.encode(
+        payload,
+        keyset.signing_key,
+        algorithm=keyset.algorithm,
+        headers={"typ": TYP_HEADERS[token_type], "kid": keyset.kid},
+    )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def decode(token: Any, expected_type: TokenType, *, allow_expired: bool = False) -> Claims:
+    """Return the verified claims of ``token`` or raise ``TokenError``.
+
+    ``allow_expired`` accepts a correctly signed token past its ``exp``: only for
+    logout, which may revoke the session of an expired access token.
+    """
+    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
+        raise InvalidToken("missing, non-string or oversized token")
+    try:
+        header = jwt.get_unverified_header(token)
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        raise InvalidToken(f"malformed token: {exc}") from None
+    if not set(header) <= ALLOWED_HEADERS:
+        raise InvalidToken(f"unexpected headers: {sorted(set(header) - ALLOWED_HEADERS)}")
+    if header.get("typ") != TYP_HEADERS[expected_type]:
+        raise InvalidToken(f"typ header is not {TYP_HEADERS[expected_type]}")
+    kid = header.get("kid")
+    verifying = get_keys().verifying.get(kid) if isinstance(kid, str) else None
+    if verifying is None:
+        raise InvalidToken("unknown or missing kid")
+    try:
+        payload = _jwt.decode_complete(
+            token,
+            verifying.key,
+            algorithms=[verifying.algorithm],
+            options={
+                "require": REQUIRED_CLAIMS,
+                # Time claims are checked below against the injectable clock.
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+            },
+            audience=app_settings.AUDIENCE,
+            issuer=app_settings.ISSUER,
+        )["payload"]
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        raise InvalidToken(f"invalid token: {exc}") from None
+    return _check_claims(payload, expected_type, allow_expired)
+
+
+def _check_claims(
+    payload: dict[str, Any], expected_type: TokenType, allow_expired: bool
+) -> Claims:
+    if payload.get("token_type") != expected_type:
+        raise InvalidToken(f"token_type is not {expected_type}")
+    sub, sid, jti, iat, exp = (payload.get(k) for k in ("sub", "sid", "jti", "iat", "exp"))
+    if not all(isinstance(v, str) and v for v in (sub, sid, jti)):
+        raise InvalidToken("sub, sid and jti must be non-empty strings")
+    if not (_is_int(iat) and _is_int(exp)):
+        raise InvalidToken("iat and exp must be integers")
+    now = clock.now().timestamp()
+    leeway = app_settings.LEEWAY.total_seconds()
+    if exp <= now - leeway and not allow_expired:
+        raise TokenExpired("token has expired")
+    if iat > now + leeway:
+        raise InvalidToken("token issued in the future")
+    nbf = payload.get("nbf")
+    if nbf is not None and (not _is_int(nbf) or nbf > now + leeway):
+        raise InvalidToken("token not yet valid")
+    return Claims(expected_type, sub, sid, jti, iat, exp, payload)  # type: ignore[arg-type]
+
+
+def seems_expired(token: str) -> bool:
+    """Return whether a token's unverified ``exp`` has passed (or cannot be read).
+
+    Only decides *when* to do the full check, never whether to trust a token: a
+    forged ``exp`` merely makes the real verification happen earlier.
+    """
+    if len(token) > MAX_TOKEN_LENGTH:
+        return True
+    try:
+        segment = token.split(".")[1]
+        payload = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+        exp = payload["exp"]
+        return not _is_int(exp) or exp <= clock.now().timestamp()
+    except (IndexError, KeyError, TypeError, ValueError, binascii.Error):
+        return True

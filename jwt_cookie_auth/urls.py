@@ -1,0 +1,19 @@
+"""``path("auth/", include("jwt_cookie_auth.urls"))``."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from jwt_cookie_auth import views
+
+app_name = "jwt_cookie_auth"
+
+urlpatterns = [
+    path("login/", views.login, name="login"),
+    path("refresh/", views.refresh, name="refresh"),
+    path("logout/", views.logout, name="logout"),
+    path("logout/all/", views.logout_all, name="logout_all"),
+    path("session/", views.session, name="session"),
+    path("sessions/", views.sessions, name="sessions"),
+    path("sessions/<uuid:session_id>/", views.session_detail, name="session_detail"),
+]

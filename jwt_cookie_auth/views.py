@@ -1,0 +1,334 @@
+"""The auth endpoints: login, refresh, logout, logout everywhere, and sessions.
+
+Every response of these views is ``Cache-Control: no-store`` and ``Vary: Cookie``.
+Tokens travel only in HttpOnly cookies unless ``TOKENS_IN_BODY`` opts in for native
+clients.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth import authenticate, user_logged_in, user_logged_out
+from django.contrib.auth.signals import user_login_failed
+from django.middleware.csrf import get_token, rotate_token
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions, generics, status
+from rest_framework.authentication import get_authorization_header
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from jwt_cookie_auth import clock, revocation, rotation, tokens
+from jwt_cookie_auth.authentication import JWTCookieAuthentication
+from jwt_cookie_auth.conf import app_settings
+from jwt_cookie_auth.cookies import delete_token_cookies, mark_private, set_token_cookies
+from jwt_cookie_auth.csrf import enforce_csrf
+from jwt_cookie_auth.identity import authenticate_access_token
+from jwt_cookie_auth.issuing import IssuedTokens, client_ip, start_session
+from jwt_cookie_auth.models import LoginSession, RevokeReason
+from jwt_cookie_auth.request_auth import resolve
+from jwt_cookie_auth.serializers import LoginSerializer, LoginSessionSerializer, serialize_user
+from jwt_cookie_auth.throttling import LoginFailureThrottle
+
+if TYPE_CHECKING:
+    ListAPIView = generics.ListAPIView[LoginSession]
+else:
+    ListAPIView = generics.ListAPIView
+
+LOGIN_FAILED = _("Unable to log in with the provided credentials.")
+REFRESH_FAILED = _("Your session has expired. Please log in again.")
+WWW_AUTHENTICATE = 'Bearer realm="api"'
+
+
+def exempt_from_auto_refresh(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a view that reads and writes the token cookies itself."""
+    view.jwt_cookie_auth_exempt = True  # type: ignore[attr-defined]
+    return view
+
+
+def _bearer_token(request: Request) -> str | None:
+    parts = get_authorization_header(request).split()
+    if len(parts) == 2 and parts[0].lower() == b"bearer":
+        try:
+            return parts[1].decode("ascii")
+        except UnicodeDecodeError:
+            return None
+    return None
+
+
+def _has_token_cookie(request: Request) -> bool:
+    cookies = request.COOKIES
+    return app_settings.ACCESS_COOKIE_NAME in cookies or app_settings.REFRESH_COOKIE_NAME in cookies
+
+
+def _tokens_response(issued: IssuedTokens, request: Request) -> Response:
+    data: dict[str, Any] = {
+        "user": serialize_user(issued.session.user),
+        "session_id": str(issued.session.pk),
+        **issued.expiry_times(),
+        "csrf_token": get_token(request._request),
+    }
+    if app_settings.TOKENS_IN_BODY:
+        data.update(access=issued.access, refresh=issued.refresh)
+    response = Response(data)
+    set_token_cookies(response, issued)
+    return response
+
+
+def _unauthorized(detail: Any) -> Response:
+    response = Response(
+        {"detail": detail},
+        status=status.HTTP_401_UNAUTHORIZED,
+        headers={"WWW-Authenticate": WWW_AUTHENTICATE},
+    )
+    delete_token_cookies(response)
+    return response
+
+
+class AuthAPIView(APIView):
+    """Base for endpoints that handle the token cookies themselves."""
+
+    parser_classes = [JSONParser]
+    throttle_classes: list[Any] = []
+
+    def finalize_response(
+        self, request: Request, response: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        mark_private(response)
+        return response
+
+
+class LoginView(AuthAPIView):
+    """POST credentials; on success start a new session and set both cookies.
+
+    Login CSRF is prevented: the request must pass Django's CSRF check (get the
+    token from the ``session`` endpoint first), and only JSON bodies are accepted, so
+    a cross-site HTML form cannot post here. Any planted cookies are ignored: a login
+    always starts a new token family, and the family the planted refresh cookie
+    belonged to is revoked.
+    """
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    def post(self, request: Request) -> Response:
+        enforce_csrf(request)
+        serializer = LoginSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        username_field = serializer.username_field
+        username = serializer.validated_data[username_field]
+        throttles = [
+            LoginFailureThrottle("ip", client_ip(request._request) or "unknown"),
+            LoginFailureThrottle("username", username.casefold()),
+        ]
+        for throttle in throttles:
+            if not throttle.allow_request(request, self):
+                raise exceptions.Throttled(throttle.wait())
+        credentials = {username_field: username, "password": serializer.validated_data["password"]}
+        user = authenticate(request._request, **credentials)
+        if user is not None and not getattr(user, "is_active", True):
+            # A backend that admits inactive users (AllowAllUsersModelBackend).
+            user_login_failed.send(
+                sender=__name__, credentials={username_field: username}, request=request._request
+            )
+            user = None
+        if user is None:
+            for throttle in throttles:
+                throttle.record_failure()
+            return _unauthorized(LOGIN_FAILED)
+        self._revoke_planted_session(request)
+        issued = start_session(
+            request._request, user, persistent=serializer.validated_data["remember"]
+        )
+        user_logged_in.send(sender=user.__class__, request=request._request, user=user)
+        # A new privilege level gets a new CSRF token, as django.contrib.auth.login does.
+        rotate_token(request._request)
+        return _tokens_response(issued, request)
+
+    def _revoke_planted_session(self, request: Request) -> None:
+        planted = request.COOKIES.get(app_settings.REFRESH_COOKIE_NAME)
+        try:
+            claims = tokens.decode(planted, tokens.REFRESH)
+        except tokens.TokenError:
+            return
+        revocation.revoke_session(claims.sid, RevokeReason.SUPERSEDED, request._request)
+
+
+class RefreshView(AuthAPIView):
+    """POST with the refresh cookie: rotate it. Any failure is a 401 and no cookies."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    def post(self, request: Request) -> Response:
+        token = request.COOKIES.get(app_settings.REFRESH_COOKIE_NAME)
+        if token:
+            enforce_csrf(request)
+        elif app_settings.TOKENS_IN_BODY:
+            # Native clients without a cookie jar send the refresh token as Bearer.
+            token = _bearer_token(request)
+        if not token:
+            return _unauthorized(REFRESH_FAILED)
+        try:
+            issued = rotation.rotate(token, request._request)
+        except (tokens.TokenError, rotation.RefreshRejected):
+            return _unauthorized(REFRESH_FAILED)
+        return _tokens_response(issued, request)
+
+
+class LogoutView(AuthAPIView):
+    """POST: revoke the current session (its access token dies too), delete cookies.
+
+    Idempotent: without cookies, or with dead ones, it still answers 204 and deletes
+    the cookies. A request that carries token cookies must pass the CSRF check, so a
+    cross-site page cannot log a user out.
+    """
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    def post(self, request: Request) -> Response:
+        candidates: list[tuple[str | None, tokens.TokenType]] = [
+            (_bearer_token(request), tokens.ACCESS)
+        ]
+        if _has_token_cookie(request):
+            enforce_csrf(request)
+            candidates += [
+                (request.COOKIES.get(app_settings.REFRESH_COOKIE_NAME), tokens.REFRESH),
+                (request.COOKIES.get(app_settings.ACCESS_COOKIE_NAME), tokens.ACCESS),
+            ]
+        session_ids = set()
+        for token, token_type in candidates:
+            try:
+                session_ids.add(tokens.decode(token, token_type, allow_expired=True).sid)
+            except tokens.TokenError:
+                continue
+        for session_id in session_ids:
+            self._logout(request, session_id)
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+        delete_token_cookies(response)
+        return response
+
+    def _logout(self, request: Request, session_id: str) -> None:
+        try:
+            pk = uuid.UUID(session_id)
+        except ValueError:
+            return
+        session = LoginSession.objects.select_related("user").filter(pk=pk).first()
+        if session is None:
+            return
+        if revocation.revoke_session(pk, RevokeReason.LOGOUT, request._request):
+            user_logged_out.send(
+                sender=session.user.__class__, request=request._request, user=session.user
+            )
+
+
+class AuthenticatedAuthView(AuthAPIView):
+    authentication_classes = [JWTCookieAuthentication]
+    permission_classes = [IsAuthenticated]
+
+
+class LogoutAllView(AuthenticatedAuthView):
+    """POST: revoke every session of the user, on every device."""
+
+    def post(self, request: Request) -> Response:
+        revocation.revoke_user_sessions(
+            [request.user.pk], RevokeReason.LOGOUT_ALL, request._request
+        )
+        user_logged_out.send(
+            sender=request.user.__class__, request=request._request, user=request.user
+        )
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+        delete_token_cookies(response)
+        return response
+
+
+class SessionView(AuthAPIView):
+    """GET: who is logged in, and until when. Also sets Django's CSRF cookie.
+
+    Works anonymously (``{"user": null}``), so an SPA calls it first to bootstrap CSRF.
+    Dead cookies make the answer anonymous, not an error.
+    """
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    def get(self, request: Request) -> Response:
+        csrf_token = get_token(request._request)
+        user, claims = self._identify(request)
+        if user is None or claims is None:
+            return Response({"user": None, "csrf_token": csrf_token})
+        times = (
+            LoginSession.objects.filter(pk=claims.sid)
+            .values("expires_at", "absolute_expires_at")
+            .first()
+        ) or {}
+        refresh_expires = times.get("expires_at")
+        session_expires = times.get("absolute_expires_at")
+        return Response(
+            {
+                "user": serialize_user(user),
+                "session_id": claims.sid,
+                "access_expires_at": claims.expires_at.isoformat(),
+                "refresh_expires_at": refresh_expires.isoformat() if refresh_expires else None,
+                "session_expires_at": session_expires.isoformat() if session_expires else None,
+                "csrf_token": csrf_token,
+            }
+        )
+
+    def _identify(self, request: Request) -> tuple[Any, tokens.Claims | None]:
+        bearer = _bearer_token(request)
+        if bearer is not None:
+            try:
+                return authenticate_access_token(bearer)  # type: ignore[no-any-return]
+            except tokens.TokenError:
+                return None, None
+        state = resolve(request._request)
+        return state.user, state.claims
+
+
+class SessionListView(AuthenticatedAuthView, ListAPIView):
+    """GET: the user's live sessions, the current one marked."""
+
+    serializer_class = LoginSessionSerializer
+
+    def get_queryset(self) -> Any:
+        return (
+            LoginSession.objects.live(clock.now())
+            .filter(user_id=self.request.user.pk)
+            .order_by("-last_used_at", "-created_at")
+        )
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        context["current_session_id"] = getattr(self.request.auth, "sid", None)
+        return context
+
+
+class SessionDetailView(AuthenticatedAuthView):
+    """DELETE: revoke one of the user's own sessions at once. Others' are 404."""
+
+    def delete(self, request: Request, session_id: uuid.UUID) -> Response:
+        session = get_object_or_404(LoginSession, pk=session_id, user_id=request.user.pk)
+        revocation.revoke_session(session.pk, RevokeReason.USER_REVOKED, request._request)
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+        if str(session.pk) == getattr(request.auth, "sid", None):
+            delete_token_cookies(response)
+        return response
+
+
+login = exempt_from_auto_refresh(LoginView.as_view())
+refresh = exempt_from_auto_refresh(RefreshView.as_view())
+logout = exempt_from_auto_refresh(LogoutView.as_view())
+logout_all = LogoutAllView.as_view()
+session = SessionView.as_view()
+sessions = SessionListView.as_view()
+session_detail = SessionDetailView.as_view()
+

@@ -1,0 +1,120 @@
+"""Shared fixtures: users, a movable clock, logged-in clients, service checks."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.cache import caches
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+PASSWORD = "correct horse battery staple"
+
+
+def on_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def on_redis() -> bool:
+    return "redis" in settings.CACHES["default"]["BACKEND"].lower()
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """Tests marked ``postgres`` run in the PostgreSQL pass only (make test runs both)."""
+    if os.environ.get("JWT_TEST_DB") == "postgres":
+        return
+    selected = [item for item in items if "postgres" not in item.keywords]
+    deselected = [item for item in items if "postgres" in item.keywords]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
+
+
+def username_for(name: str) -> str:
+    if get_user_model().USERNAME_FIELD == "email":
+        return f"{name}@example.com"
+    return name
+
+
+def make_user(name: str = "alice", password: str = PASSWORD, **extra: Any) -> Any:
+    user_model = get_user_model()
+    return user_model._default_manager.create_user(  # type: ignore[attr-defined]
+        **{user_model.USERNAME_FIELD: username_for(name)}, password=password, **extra
+    )
+
+
+def credentials(user: Any, password: str = PASSWORD, **extra: Any) -> dict[str, Any]:
+    return {get_user_model().USERNAME_FIELD: user.get_username(), "password": password, **extra}
+
+
+@dataclass
+class FakeClock:
+    current: datetime
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> Iterator[None]:
+    caches["default"].clear()
+    yield
+    caches["default"].clear()
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """Control ``jwt_cookie_auth.clock.now``: token expiry without sleeping."""
+    fake = FakeClock(timezone.now().replace(microsecond=0))
+    monkeypatch.setattr("jwt_cookie_auth.clock.now", fake.now)
+    return fake
+
+
+@pytest.fixture
+def user(db: None) -> Any:
+    return make_user("alice")
+
+
+@pytest.fixture
+def other_user(db: None) -> Any:
+    return make_user("bob")
+
+
+def login(client: Client, user: Any, **extra: Any) -> Any:
+    response = client.post(
+        reverse("jwt_cookie_auth:login"), credentials(user, **extra), content_type="application/json"
+    )
+    assert response.status_code == 200, response.content
+    return response
+
+
+@pytest.fixture
+def logged_in(client: Client, user: Any) -> Client:
+    login(client, user)
+    return client
+
+
+@pytest.fixture
+def csrf_client(db: None) -> Client:
+    """A client that enforces CSRF like a browser-facing deployment does."""
+    return Client(enforce_csrf_checks=True)
+
+
+def access_cookie(client: Client) -> str:
+    return client.cookies[settings.JWT_COOKIE_AUTH.get("ACCESS_COOKIE_NAME", "jwt_access")].value
+
+
+def refresh_cookie(client: Client) -> str:
+    return client.cookies[settings.JWT_COOKIE_AUTH.get("REFRESH_COOKIE_NAME", "jwt_refresh")].value
