@@ -55,7 +55,7 @@ class JWTCookieAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed(_("Invalid Authorization header."))
         try:
             token = header[1].decode("ascii")
-            return authenticate_access_token(token)  # type: ignore[no-any-return]
+            return authenticate_access_token(token)
         except (UnicodeDecodeError, tokens.TokenError) as exc:
             logger.debug("Bearer token refused: %s", exc)
             raise exceptions.AuthenticationFailed(_("Invalid or expired token.")) from None

@@ -60,12 +60,20 @@ def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
     durations = [*LIFETIMES, "ROTATION_GRACE_PERIOD", "LEEWAY", "REVOCATION_CACHE_TIMEOUT"]
     bad = [name for name in durations if not isinstance(getattr(app_settings, name), timedelta)]
     for name in bad:
-        errors.append(_error(3, f"JWT_COOKIE_AUTH[{name!r}] must be a timedelta.", "e.g. timedelta(minutes=5)."))
+        errors.append(
+            _error(
+                3, f"JWT_COOKIE_AUTH[{name!r}] must be a timedelta.", "e.g. timedelta(minutes=5)."
+            )
+        )
     if bad:
         return errors
     for name in LIFETIMES:
         if getattr(app_settings, name) <= timedelta(0):
-            errors.append(_error(4, f"JWT_COOKIE_AUTH[{name!r}] must be positive.", "Use a positive timedelta."))
+            errors.append(
+                _error(
+                    4, f"JWT_COOKIE_AUTH[{name!r}] must be positive.", "Use a positive timedelta."
+                )
+            )
     access, refresh = app_settings.ACCESS_TOKEN_LIFETIME, app_settings.REFRESH_TOKEN_LIFETIME
     if access >= refresh:
         errors.append(
@@ -94,8 +102,14 @@ def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
                 "stolen refresh token can be used in without being detected.",
             )
         )
-    if app_settings.LEEWAY > timedelta(seconds=30) or app_settings.LEEWAY < timedelta(0):
-        errors.append(_warning(1, "LEEWAY should be between 0 and 30 seconds.", "RFC 8725 advises a small clock skew allowance."))
+    if timedelta(seconds=30) < app_settings.LEEWAY or timedelta(0) > app_settings.LEEWAY:
+        errors.append(
+            _warning(
+                1,
+                "LEEWAY should be between 0 and 30 seconds.",
+                "RFC 8725 advises a small clock skew allowance.",
+            )
+        )
     if access > timedelta(minutes=15):
         errors.append(
             _warning(
@@ -108,7 +122,13 @@ def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
     try:
         import_string(app_settings.USER_SERIALIZER)
     except ImportError:
-        errors.append(_error(8, f"USER_SERIALIZER {app_settings.USER_SERIALIZER!r} cannot be imported.", "Give a dotted path to a Serializer class."))
+        errors.append(
+            _error(
+                8,
+                f"USER_SERIALIZER {app_settings.USER_SERIALIZER!r} cannot be imported.",
+                "Give a dotted path to a Serializer class.",
+            )
+        )
     return errors
 
 
@@ -133,7 +153,13 @@ def check_cookies(**kwargs: Any) -> list[checks.CheckMessage]:
     errors: list[checks.CheckMessage] = []
     samesite = app_settings.COOKIE_SAMESITE
     if samesite not in SAMESITE_VALUES:
-        errors.append(_error(10, f"COOKIE_SAMESITE={samesite!r} is not one of {SAMESITE_VALUES}.", "Use 'Lax' unless the front end is on another site."))
+        errors.append(
+            _error(
+                10,
+                f"COOKIE_SAMESITE={samesite!r} is not one of {SAMESITE_VALUES}.",
+                "Use 'Lax' unless the front end is on another site.",
+            )
+        )
     if samesite == "None" and not app_settings.COOKIE_SECURE:
         errors.append(
             _error(
@@ -156,7 +182,13 @@ def check_cookies(**kwargs: Any) -> list[checks.CheckMessage]:
             )
         )
     if app_settings.ACCESS_COOKIE_NAME == app_settings.REFRESH_COOKIE_NAME:
-        errors.append(_error(12, "ACCESS_COOKIE_NAME and REFRESH_COOKIE_NAME must differ.", "Give each cookie its own name."))
+        errors.append(
+            _error(
+                12,
+                "ACCESS_COOKIE_NAME and REFRESH_COOKIE_NAME must differ.",
+                "Give each cookie its own name.",
+            )
+        )
     errors += _prefix_errors(app_settings.ACCESS_COOKIE_NAME, app_settings.ACCESS_COOKIE_PATH)
     errors += _prefix_errors(app_settings.REFRESH_COOKIE_NAME, app_settings.REFRESH_COOKIE_PATH)
     if not app_settings.COOKIE_SECURE and not settings.DEBUG:
@@ -175,7 +207,13 @@ def check_keys(**kwargs: Any) -> list[checks.CheckMessage]:
 
     algorithm = app_settings.ALGORITHM
     if algorithm not in keys.SUPPORTED_ALGORITHMS:
-        return [_error(20, f"ALGORITHM {algorithm!r} is not supported.", f"Use one of {sorted(keys.SUPPORTED_ALGORITHMS)}.")]
+        return [
+            _error(
+                20,
+                f"ALGORITHM {algorithm!r} is not supported.",
+                f"Use one of {sorted(keys.SUPPORTED_ALGORITHMS)}.",
+            )
+        ]
     errors: list[checks.CheckMessage] = []
     signing = app_settings.SIGNING_KEY
     if algorithm in keys.HMAC_ALGORITHMS and signing is not None:
@@ -184,22 +222,41 @@ def check_keys(**kwargs: Any) -> list[checks.CheckMessage]:
             errors.append(
                 _error(
                     21,
-                    f"SIGNING_KEY is {length} bytes; HMAC keys need at least {keys.MIN_HMAC_KEY_BYTES}.",
+                    f"SIGNING_KEY is {length} bytes; HMAC keys need at least "
+                    f"{keys.MIN_HMAC_KEY_BYTES}.",
                     "Leave SIGNING_KEY unset to derive a key from SECRET_KEY, or use "
                     "secrets.token_urlsafe(64).",
                 )
             )
     if algorithm in keys.HMAC_ALGORITHMS and app_settings.VERIFYING_KEY is not None:
-        errors.append(_error(22, "VERIFYING_KEY is only for asymmetric algorithms.", "Remove VERIFYING_KEY or use RS256/ES256/EdDSA."))
+        errors.append(
+            _error(
+                22,
+                "VERIFYING_KEY is only for asymmetric algorithms.",
+                "Remove VERIFYING_KEY or use RS256/ES256/EdDSA.",
+            )
+        )
     if errors:
         return errors
     try:
         keys.clear_cache()
         keys.get_keys()
     except (ImproperlyConfigured, ValueError, TypeError, KeyError) as exc:
-        errors.append(_error(23, f"The signing or verifying keys cannot be loaded: {exc}", "Check ALGORITHM, SIGNING_KEY, VERIFYING_KEY and OLD_VERIFYING_KEYS."))
+        errors.append(
+            _error(
+                23,
+                f"The signing or verifying keys cannot be loaded: {exc}",
+                "Check ALGORITHM, SIGNING_KEY, VERIFYING_KEY and OLD_VERIFYING_KEYS.",
+            )
+        )
     except Exception as exc:
-        errors.append(_error(23, f"The signing or verifying keys cannot be loaded: {exc!r}", "Check ALGORITHM, SIGNING_KEY, VERIFYING_KEY and OLD_VERIFYING_KEYS."))
+        errors.append(
+            _error(
+                23,
+                f"The signing or verifying keys cannot be loaded: {exc!r}",
+                "Check ALGORITHM, SIGNING_KEY, VERIFYING_KEY and OLD_VERIFYING_KEYS.",
+            )
+        )
     return errors
 
 
@@ -242,9 +299,18 @@ def check_cache(**kwargs: Any) -> list[checks.CheckMessage]:
     alias = app_settings.CACHE_ALIAS
     caches_setting = getattr(settings, "CACHES", {})
     if alias not in caches_setting:
-        return [_error(40, f"CACHE_ALIAS {alias!r} is not in CACHES.", "Name a configured cache, e.g. a django-redis cache.")]
+        return [
+            _error(
+                40,
+                f"CACHE_ALIAS {alias!r} is not in CACHES.",
+                "Name a configured cache, e.g. a django-redis cache.",
+            )
+        ]
     backend = caches_setting[alias].get("BACKEND", "")
-    if backend in (LOCMEM_BACKEND, "django.core.cache.backends.dummy.DummyCache") and not settings.DEBUG:
+    if (
+        backend in (LOCMEM_BACKEND, "django.core.cache.backends.dummy.DummyCache")
+        and not settings.DEBUG
+    ):
         return [
             _warning(
                 6,
@@ -265,7 +331,8 @@ def check_refresh_path(**kwargs: Any) -> list[checks.CheckMessage]:
         errors.append(
             _error(
                 50,
-                f"AUTO_REFRESH needs the refresh cookie on every page, but REFRESH_COOKIE_PATH is {path!r}.",
+                "AUTO_REFRESH needs the refresh cookie on every page, but "
+                f"REFRESH_COOKIE_PATH is {path!r}.",
                 "Set REFRESH_COOKIE_PATH='/' or AUTO_REFRESH=False.",
             )
         )

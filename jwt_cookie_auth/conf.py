@@ -63,7 +63,8 @@ class Settings:
     @property
     def user_settings(self) -> dict[str, Any]:
         value = getattr(django_settings, "JWT_COOKIE_AUTH", None) or {}
-        return dict(value)
+        # A non-dict is reported by check E001; crashing here would hide that report.
+        return dict(value) if isinstance(value, dict) else {}
 
     def _get(self, name: str) -> Any:
         if self._merged is None:

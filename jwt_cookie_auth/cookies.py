@@ -44,7 +44,7 @@ def _set(
         domain=app_settings.COOKIE_DOMAIN,
         secure=app_settings.COOKIE_SECURE,
         httponly=True,
-        samesite=app_settings.COOKIE_SAMESITE,
+        samesite=app_settings.COOKIE_SAMESITE,  # type: ignore[arg-type]
     )
 
 

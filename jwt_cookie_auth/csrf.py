@@ -22,7 +22,7 @@ def enforce_csrf(request: Request | HttpRequest) -> None:
 
     check = CSRFCheck(dummy_get_response)  # type: ignore[arg-type]
     # Populates request.META["CSRF_COOKIE"], used in process_view().
-    check.process_request(request)  # type: ignore[arg-type]
+    check.process_request(request)
     reason = check.process_view(request, None, (), {})  # type: ignore[arg-type]
     if reason:
         raise exceptions.PermissionDenied(f"CSRF Failed: {reason}")

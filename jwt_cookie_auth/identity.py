@@ -30,7 +30,7 @@ def load_user(user_id: str) -> Any:
     """
     user_model = get_user_model()
     try:
-        pk = user_model._meta.pk.to_python(user_id)  # type: ignore[union-attr]
+        pk = user_model._meta.pk.to_python(user_id)
         user = user_model._default_manager.get(pk=pk)
     except (ObjectDoesNotExist, ValidationError, ValueError, TypeError, OverflowError):
         raise UnknownUser("no such user") from None

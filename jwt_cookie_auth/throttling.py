@@ -27,7 +27,7 @@ class LoginFailureThrottle(SimpleRateThrottle):
         super().__init__()
 
     def get_rate(self) -> str | None:
-        return app_settings.LOGIN_THROTTLE_RATES.get(self.scope)
+        return app_settings.LOGIN_THROTTLE_RATES.get(self.scope or "")
 
     def get_cache_key(self, request: Any, view: Any) -> str | None:
         digest = hashlib.sha256(self.ident.encode("utf-8", "surrogatepass")).hexdigest()
@@ -41,4 +41,4 @@ class LoginFailureThrottle(SimpleRateThrottle):
         if self.rate is None or self.key is None:
             return
         self.history.insert(0, self.now)
-        self.cache.set(self.key, self.history, self.duration)
+        self.cache.set(self.key, self.history, self.duration)  # type: ignore[attr-defined]

@@ -164,15 +164,15 @@ def decode(token: Any, expected_type: TokenType, *, allow_expired: bool = False)
     return _check_claims(payload, expected_type, allow_expired)
 
 
-def _check_claims(
-    payload: dict[str, Any], expected_type: TokenType, allow_expired: bool
-) -> Claims:
+def _check_claims(payload: dict[str, Any], expected_type: TokenType, allow_expired: bool) -> Claims:
     if payload.get("token_type") != expected_type:
         raise InvalidToken(f"token_type is not {expected_type}")
-    sub, sid, jti, iat, exp = (payload.get(k) for k in ("sub", "sid", "jti", "iat", "exp"))
+    sub, sid, jti = (payload.get(k) for k in ("sub", "sid", "jti"))
     if not all(isinstance(v, str) and v for v in (sub, sid, jti)):
         raise InvalidToken("sub, sid and jti must be non-empty strings")
-    if not (_is_int(iat) and _is_int(exp)):
+    iat, exp = payload.get("iat"), payload.get("exp")
+    # ``type(...) is int`` refuses bools, which are ints to isinstance().
+    if type(iat) is not int or type(exp) is not int:
         raise InvalidToken("iat and exp must be integers")
     now = clock.now().timestamp()
     leeway = app_settings.LEEWAY.total_seconds()
@@ -199,5 +199,6 @@ def seems_expired(token: str) -> bool:
         payload = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
         exp = payload["exp"]
         return not _is_int(exp) or exp <= clock.now().timestamp()
-    except (IndexError, KeyError, TypeError, ValueError, binascii.Error):
+    # RecursionError: deeply nested JSON (PyJWT guards its own json.loads the same way).
+    except (IndexError, KeyError, TypeError, ValueError, RecursionError, binascii.Error):
         return True

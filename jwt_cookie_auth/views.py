@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib.auth import authenticate, user_logged_in, user_logged_out
 from django.contrib.auth.signals import user_login_failed
@@ -22,6 +22,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from jwt_cookie_auth import clock, revocation, rotation, tokens
@@ -97,9 +98,7 @@ class AuthAPIView(APIView):
     parser_classes = [JSONParser]
     throttle_classes: list[Any] = []
 
-    def finalize_response(
-        self, request: Request, response: Any, *args: Any, **kwargs: Any
-    ) -> Any:
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)
         mark_private(response)
         return response
@@ -265,7 +264,7 @@ class SessionView(AuthAPIView):
         user, claims = self._identify(request)
         if user is None or claims is None:
             return Response({"user": None, "csrf_token": csrf_token})
-        times = (
+        times: Any = (
             LoginSession.objects.filter(pk=claims.sid)
             .values("expires_at", "absolute_expires_at")
             .first()
@@ -287,7 +286,7 @@ class SessionView(AuthAPIView):
         bearer = _bearer_token(request)
         if bearer is not None:
             try:
-                return authenticate_access_token(bearer)  # type: ignore[no-any-return]
+                return authenticate_access_token(bearer)
             except tokens.TokenError:
                 return None, None
         state = resolve(request._request)
@@ -299,15 +298,21 @@ class SessionListView(AuthenticatedAuthView, ListAPIView):
 
     serializer_class = LoginSessionSerializer
 
+    @property
+    def pagination_class(self) -> Any:  # type: ignore[override]
+        # Read per request, not at import: a project's REST_FRAMEWORK (and
+        # override_settings) decides whether the list is paginated.
+        return api_settings.DEFAULT_PAGINATION_CLASS
+
     def get_queryset(self) -> Any:
         return (
             LoginSession.objects.live(clock.now())
-            .filter(user_id=self.request.user.pk)
+            .filter(user_id=cast(Any, self.request.user).pk)
             .order_by("-last_used_at", "-created_at")
         )
 
     def get_serializer_context(self) -> dict[str, Any]:
-        context = super().get_serializer_context()
+        context = dict(super().get_serializer_context())
         context["current_session_id"] = getattr(self.request.auth, "sid", None)
         return context
 
@@ -331,4 +336,3 @@ logout_all = LogoutAllView.as_view()
 session = SessionView.as_view()
 sessions = SessionListView.as_view()
 session_detail = SessionDetailView.as_view()
-

@@ -36,7 +36,9 @@ class Command(BaseCommand):
         for model in (BlacklistedToken, LoginSession):
             expired = model._default_manager.filter(expires_at__lt=cutoff)
             if dry_run:
-                self.stdout.write(f"{model._meta.verbose_name_plural}: {expired.count()} would be deleted.")
+                self.stdout.write(
+                    f"{model._meta.verbose_name_plural}: {expired.count()} would be deleted."
+                )
                 continue
             total = self._delete_in_batches(model, cutoff, batch_size)
             self.stdout.write(f"{model._meta.verbose_name_plural}: {total} deleted.")

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Run the whole test suite, the way CI does (`make test` calls this).
+#
+#   1. SQLite + local-memory cache, Django's User model
+#   2. SQLite + local-memory cache, a custom user model (UUID pk, email login)
+#   3. PostgreSQL + Redis (the servers on 127.0.0.1), including the concurrency tests
+#
+# Pass 3 needs the PostgreSQL and Redis servers. Locally, if one is not running, the
+# pass is skipped with a message saying how to start it; with CI=true a missing
+# server is a failure. Extra arguments go to every pytest run (e.g. -k rotation).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+stamp=.venv/.installed-test
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+    touch "$stamp"
+fi
+
+run_pass() {
+    local name=$1
+    shift
+    echo
+    echo "=== pytest: $name"
+    # pytest exits 5 when no test ran: with `set -e` that fails the run, as it must.
+    env "$@" .venv/bin/python -m pytest -q -p no:cacheprovider "${PYTEST_ARGS[@]}"
+}
+
+PYTEST_ARGS=("$@")
+run_pass "SQLite, local-memory cache, django.contrib.auth User" JWT_TEST_DB=sqlite
+run_pass "SQLite, local-memory cache, custom user model (UUID pk, email)" \
+    JWT_TEST_DB=sqlite JWT_TEST_USER_MODEL=custom
+
+missing=$(.venv/bin/python scripts/services.py) || true
+if [ -n "$missing" ]; then
+    echo
+    echo "PostgreSQL/Redis pass cannot run: $missing"
+    echo "Start them with the commands in README.md (Development section)."
+    if [ "${CI:-}" = "true" ]; then
+        echo "CI=true: a missing service is a failure." >&2
+        exit 1
+    fi
+    echo "SKIPPED the PostgreSQL + Redis pass (not CI)."
+    exit 0
+fi
+run_pass "PostgreSQL + Redis (django-redis), concurrency tests included" \
+    JWT_TEST_DB=postgres JWT_TEST_CACHE=redis
