@@ -62,6 +62,15 @@ def resolve(request: HttpRequest) -> CookieAuth:
     return state
 
 
+def get_claims(request: HttpRequest) -> tokens.Claims | None:
+    """Return the verified access-token claims of the request's cookies, or None.
+
+    Public helper for plain Django views and templates (``claims.sid`` is the
+    session id, ``claims.expires_at`` the access token's expiry).
+    """
+    return resolve(request).claims
+
+
 def _resolve(request: HttpRequest) -> CookieAuth:
     access = request.COOKIES.get(app_settings.ACCESS_COOKIE_NAME)
     refresh = request.COOKIES.get(app_settings.REFRESH_COOKIE_NAME)

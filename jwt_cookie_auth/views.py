@@ -82,13 +82,14 @@ def _tokens_response(issued: IssuedTokens, request: Request) -> Response:
     return response
 
 
-def _unauthorized(detail: Any) -> Response:
+def _unauthorized(detail: Any, *, delete_cookies: bool = True) -> Response:
     response = Response(
         {"detail": detail},
         status=status.HTTP_401_UNAUTHORIZED,
         headers={"WWW-Authenticate": WWW_AUTHENTICATE},
     )
-    delete_token_cookies(response)
+    if delete_cookies:
+        delete_token_cookies(response)
     return response
 
 
@@ -141,7 +142,8 @@ class LoginView(AuthAPIView):
         if user is None:
             for throttle in throttles:
                 throttle.record_failure()
-            return _unauthorized(LOGIN_FAILED)
+            # A mistyped password must not log this browser out of its session.
+            return _unauthorized(LOGIN_FAILED, delete_cookies=False)
         self._revoke_planted_session(request)
         issued = start_session(
             request._request, user, persistent=serializer.validated_data["remember"]

@@ -1,0 +1,1 @@
+"""A runnable demo of jwt_cookie_auth (``make demo``). Not the test settings."""

@@ -1,0 +1,124 @@
+// The demo's few lines of JavaScript: fetch with the CSRF header, nothing more.
+// (The package's own JS client, with refresh-on-401, is a separate piece.)
+"use strict";
+
+function readCookie(name) {
+  for (const part of document.cookie.split(";")) {
+    const [key, ...rest] = part.trim().split("=");
+    if (key === name) return decodeURIComponent(rest.join("="));
+  }
+  return null;
+}
+
+// Django's CSRF token: the csrftoken cookie, or ask /auth/session/, which sets it.
+async function csrfToken() {
+  const token = readCookie("csrftoken");
+  if (token) return token;
+  const response = await fetch("/auth/session/", { credentials: "same-origin" });
+  return (await response.json()).csrf_token;
+}
+
+async function send(method, url, body) {
+  const headers = { "X-CSRFToken": await csrfToken() };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  return fetch(url, {
+    method,
+    headers,
+    credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+async function errorMessage(response) {
+  try {
+    const data = await response.json();
+    if (data.detail) return data.detail;
+    return Object.entries(data).map(([field, errors]) => `${field}: ${[].concat(errors).join(" ")}`).join("; ");
+  } catch {
+    return `Request failed (HTTP ${response.status}).`;
+  }
+}
+
+// Only a local path: never redirect to another site after login.
+function safeNext(fallback) {
+  const next = new URLSearchParams(location.search).get("next");
+  return next && next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") ? next : fallback;
+}
+
+const loginForm = document.getElementById("login-form");
+if (loginForm) {
+  loginForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const error = document.getElementById("login-error");
+    error.textContent = "";
+    const form = new FormData(loginForm);
+    const body = {
+      [loginForm.dataset.usernameField]: form.get("username"),
+      password: form.get("password"),
+      remember: form.get("remember") === "on",
+    };
+    try {
+      const response = await send("POST", loginForm.dataset.url, body);
+      if (response.ok) {
+        location.assign(safeNext(loginForm.dataset.next));
+      } else {
+        error.textContent = await errorMessage(response);
+      }
+    } catch (exc) {
+      error.textContent = `Network error: ${exc}`;
+    }
+  });
+}
+
+// Log out / log out everywhere: POST, then go home (anonymous now).
+for (const button of document.querySelectorAll("[data-logout]")) {
+  button.addEventListener("click", async () => {
+    const response = await send("POST", button.dataset.logout);
+    if (response.ok) {
+      location.assign("/");
+    } else {
+      alert(await errorMessage(response));
+    }
+  });
+}
+
+// Revoke one session, then reload the list (revoking this browser's logs it out).
+for (const button of document.querySelectorAll("[data-revoke]")) {
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    const response = await send("DELETE", button.dataset.revoke);
+    if (response.ok) {
+      location.reload();
+    } else {
+      document.getElementById("sessions-error").textContent = await errorMessage(response);
+      button.disabled = false;
+    }
+  });
+}
+
+// The private page counts down to the access token's expiry.
+const expiry = document.getElementById("access-expiry");
+if (expiry) {
+  const countdown = document.getElementById("access-countdown");
+  const end = Date.parse(expiry.getAttribute("datetime"));
+  const tick = () => {
+    const left = Math.round((end - Date.now()) / 1000);
+    countdown.textContent = left > 0
+      ? `in ${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`
+      : "expired: reload to see it renewed";
+    if (left > 0) setTimeout(tick, 1000);
+  };
+  tick();
+}
+
+// Secure cookies are dropped over plain HTTP anywhere but localhost.
+if (location.protocol === "http:" && location.hostname !== "localhost") {
+  const warning = document.createElement("p");
+  warning.className = "note";
+  const link = document.createElement("a");
+  link.href = `http://localhost:${location.port}${location.pathname}`;
+  link.textContent = link.href;
+  warning.append("Open ", link, " instead: browsers may refuse the Secure token cookies over plain " +
+    "HTTP on any other host, so a login here will not stick.");
+  document.querySelector("main").prepend(warning);
+}

@@ -1,0 +1,147 @@
+"""Settings of the demo project (``make demo``). Not for production, not for the tests.
+
+Open the demo at http://localhost:8000/, not http://127.0.0.1:8000/: the token
+cookies keep the secure default ``COOKIE_SECURE=True``, and Chromium and Firefox
+accept Secure cookies over plain HTTP only on ``localhost``.
+
+Environment overrides (all optional):
+
+- ``REDIS_URL``: use django-redis on that Redis as the revocation cache (else local
+  memory, which is fine for one ``runserver`` process).
+- ``JWT_DEMO_DATABASE``: path of the SQLite file (else ``example_project/db.sqlite3``).
+- ``JWT_DEMO_ACCESS_SECONDS``, ``JWT_DEMO_REFRESH_SECONDS``,
+  ``JWT_DEMO_SESSION_MAX_SECONDS``, ``JWT_DEMO_GRACE_SECONDS``,
+  ``JWT_DEMO_LEEWAY_SECONDS``: token lifetimes, e.g. a 5-second access token for an
+  end-to-end test. A short access token without ``JWT_DEMO_GRACE_SECONDS`` gets a
+  grace period of half its lifetime, since the grace period must be shorter.
+- ``DJANGO_SECRET_KEY``: else a fixed demo key.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+BASE_DIR = Path(__file__).resolve().parent
+
+SECRET_KEY = os.environ.get(
+    "DJANGO_SECRET_KEY",
+    "demo-only-secret-key-never-use-in-production-6f1d0c8a2b7e4e19a3c5d7f9b1e3a5c7",
+)
+DEBUG = True
+ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "jwt_cookie_auth",
+    "example_project.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After AuthenticationMiddleware: plain views see the JWT user as request.user,
+    # and an expired access token is renewed from the refresh cookie.
+    "jwt_cookie_auth.middleware.JWTCookieMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "example_project.urls"
+LOGIN_URL = "demo:login"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "example_project.demo.context_processors.jwt_auth",
+            ]
+        },
+    }
+]
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ.get("JWT_DEMO_DATABASE") or BASE_DIR / "db.sqlite3",
+        # Parallel requests may refresh at once (AUTO_REFRESH): take SQLite's write
+        # lock at BEGIN and wait for it, instead of failing with "database is locked"
+        # when two deferred transactions try to upgrade their locks.
+        "OPTIONS": {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL;",
+        },
+    }
+}
+
+REDIS_URL = os.environ.get("REDIS_URL")
+CACHES: dict[str, dict[str, Any]]
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "jwt-demo",
+            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+STATIC_URL = "static/"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["jwt_cookie_auth.authentication.JWTCookieAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+}
+
+
+def _seconds(name: str) -> timedelta | None:
+    value = os.environ.get(name)
+    return timedelta(seconds=float(value)) if value else None
+
+
+# The package's defaults (secure cookies included); only the environment overrides.
+JWT_COOKIE_AUTH: dict[str, Any] = {}
+for _key, _env in [
+    ("ACCESS_TOKEN_LIFETIME", "JWT_DEMO_ACCESS_SECONDS"),
+    ("REFRESH_TOKEN_LIFETIME", "JWT_DEMO_REFRESH_SECONDS"),
+    ("SESSION_MAX_LIFETIME", "JWT_DEMO_SESSION_MAX_SECONDS"),
+    ("ROTATION_GRACE_PERIOD", "JWT_DEMO_GRACE_SECONDS"),
+    ("LEEWAY", "JWT_DEMO_LEEWAY_SECONDS"),
+]:
+    if (_value := _seconds(_env)) is not None:
+        JWT_COOKIE_AUTH[_key] = _value
+if "ACCESS_TOKEN_LIFETIME" in JWT_COOKIE_AUTH and "ROTATION_GRACE_PERIOD" not in JWT_COOKIE_AUTH:
+    JWT_COOKIE_AUTH["ROTATION_GRACE_PERIOD"] = min(
+        timedelta(seconds=15), JWT_COOKIE_AUTH["ACCESS_TOKEN_LIFETIME"] / 2
+    )
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Show why a token was refused, and theft warnings, in the runserver console.
+    "loggers": {"jwt_cookie_auth": {"handlers": ["console"], "level": "DEBUG"}},
+}
