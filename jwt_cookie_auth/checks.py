@@ -57,7 +57,13 @@ def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
                 f"Valid keys: {', '.join(sorted(DEFAULTS))}. Check the spelling.",
             )
         )
-    durations = [*LIFETIMES, "ROTATION_GRACE_PERIOD", "LEEWAY", "REVOCATION_CACHE_TIMEOUT"]
+    durations = [
+        *LIFETIMES,
+        "ROTATION_GRACE_PERIOD",
+        "LEEWAY",
+        "REVOCATION_CACHE_TIMEOUT",
+        "USER_CACHE_TIMEOUT",
+    ]
     bad = [name for name in durations if not isinstance(getattr(app_settings, name), timedelta)]
     for name in bad:
         errors.append(

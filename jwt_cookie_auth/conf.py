@@ -41,6 +41,8 @@ DEFAULTS: dict[str, Any] = {
     # Revocation store.
     "CACHE_ALIAS": "default",
     "REVOCATION_CACHE_TIMEOUT": timedelta(seconds=60),
+    "CACHE_USERS": False,
+    "USER_CACHE_TIMEOUT": timedelta(minutes=5),
     # Behaviour.
     "AUTO_REFRESH": True,
     "TOKENS_IN_BODY": False,
@@ -162,6 +164,14 @@ class Settings:
     @property
     def REVOCATION_CACHE_TIMEOUT(self) -> timedelta:
         return self._get("REVOCATION_CACHE_TIMEOUT")  # type: ignore[no-any-return]
+
+    @property
+    def CACHE_USERS(self) -> bool:
+        return self._get("CACHE_USERS")  # type: ignore[no-any-return]
+
+    @property
+    def USER_CACHE_TIMEOUT(self) -> timedelta:
+        return self._get("USER_CACHE_TIMEOUT")  # type: ignore[no-any-return]
 
     @property
     def AUTO_REFRESH(self) -> bool:

@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
+
+from jwt_cookie_auth.conf import app_settings
+from jwt_cookie_auth.identity import forget_cached_user
 from jwt_cookie_auth.models import RevokeReason
 from jwt_cookie_auth.revocation import revoke_user_sessions
 
@@ -19,6 +23,10 @@ from jwt_cookie_auth.revocation import revoke_user_sessions
 def on_user_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
     if created:
         return
+    if app_settings.CACHE_USERS:
+        forget_cached_user(instance.pk)
+        # Again after commit: a request may have cached the old row in between.
+        transaction.on_commit(lambda: forget_cached_user(instance.pk))
     if getattr(instance, "_password", None) is not None:
         revoke_user_sessions([instance.pk], RevokeReason.PASSWORD_CHANGE)
     elif getattr(instance, "is_active", True) is False:
@@ -27,3 +35,5 @@ def on_user_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> N
 
 def on_user_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
     revoke_user_sessions([instance.pk], RevokeReason.USER_DELETED)
+    if app_settings.CACHE_USERS:
+        forget_cached_user(instance.pk)

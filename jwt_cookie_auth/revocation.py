@@ -67,17 +67,33 @@ def _live_in_database(session_id: str) -> bool:
 
 def is_session_revoked(session_id: str) -> bool:
     """Return whether the session (and so every token of its family) is revoked."""
+    return lookup(session_id)[0]
+
+
+def lookup(session_id: str, extra_key: str | None = None) -> tuple[bool, Any]:
+    """Return (is the session revoked, the cached value of ``extra_key`` or None).
+
+    Both come from one cache round trip (``get_many``), so a caller can fetch
+    something else it needs per request (a cached user) at no extra cost.
+    """
     key = cache_key(session_id)
     cache = get_cache()
     try:
-        state = cache.get(key)
+        values = cache.get_many([key, extra_key]) if extra_key else {key: cache.get(key)}
     except Exception:
         logger.warning("Revocation cache unavailable; asking the database.", exc_info=True)
-        return not _live_in_database(session_id)
+        return not _live_in_database(session_id), None
+    extra = values.get(extra_key) if extra_key else None
+    state = values.get(key)
     if state == LIVE:
-        return False
+        return False, extra
     if state == REVOKED:
-        return True
+        return True, extra
+    return not _fill(cache, key, session_id), extra
+
+
+def _fill(cache: BaseCache, key: str, session_id: str) -> bool:
+    """Ask the database whether the session is live and cache the answer."""
     live = _live_in_database(session_id)
     try:
         if live:
@@ -87,7 +103,7 @@ def is_session_revoked(session_id: str) -> bool:
             cache.set(key, REVOKED, timeout=_revoked_timeout())
     except Exception:
         logger.warning("Could not fill the revocation cache.", exc_info=True)
-    return not live
+    return live
 
 
 def mark_revoked(session_ids: Iterable[Any]) -> None:
