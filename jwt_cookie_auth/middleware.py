@@ -106,12 +106,15 @@ class JWTCookieMiddleware:
         if state is None:
             return response
         patch_vary_headers(response, ("Cookie",))
-        # Don't write cookies on a server error (as contrib.sessions), and never
-        # override cookies an auth view has set or deleted itself.
-        if response.status_code >= 500 or sets_token_cookies(response):
+        # Never override cookies an auth view has set or deleted itself.
+        if sets_token_cookies(response):
             return response
         if state.issued is not None:
+            # Even on a server error: the rotation is committed, and a browser left
+            # with the consumed token would look like a thief once the grace period
+            # is over.
             set_token_cookies(response, state.issued)
-        elif state.clear_cookies:
+        elif state.clear_cookies and response.status_code < 500:
+            # Deleting is not urgent; don't do it on an error page (contrib.sessions).
             delete_token_cookies(response)
         return response

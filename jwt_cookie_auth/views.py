@@ -18,7 +18,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, generics, status
 from rest_framework.authentication import get_authorization_header
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -96,7 +96,9 @@ def _unauthorized(detail: Any, *, delete_cookies: bool = True) -> Response:
 class AuthAPIView(APIView):
     """Base for endpoints that handle the token cookies themselves."""
 
-    parser_classes = [JSONParser]
+    # Refresh and logout read no body, but the CSRF check reads a form body's token:
+    # a plain HTML form with csrfmiddlewaretoken must work (e.g. a logout button).
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
     throttle_classes: list[Any] = []
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
@@ -117,6 +119,7 @@ class LoginView(AuthAPIView):
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
+    parser_classes = [JSONParser]
 
     def post(self, request: Request) -> Response:
         enforce_csrf(request)

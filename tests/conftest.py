@@ -94,7 +94,9 @@ def other_user(db: None) -> Any:
 
 def login(client: Client, user: Any, **extra: Any) -> Any:
     response = client.post(
-        reverse("jwt_cookie_auth:login"), credentials(user, **extra), content_type="application/json"
+        reverse("jwt_cookie_auth:login"),
+        credentials(user, **extra),
+        content_type="application/json",
     )
     assert response.status_code == 200, response.content
     return response
