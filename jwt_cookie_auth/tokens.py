@@ -39,6 +39,8 @@ TYP_HEADERS: dict[str, str] = {ACCESS: "at+jwt", REFRESH: "rt+jwt"}
 ALLOWED_HEADERS = frozenset({"alg", "typ", "kid"})
 REQUIRED_CLAIMS = ["sub", "sid", "jti", "iat", "exp", "token_type"]
 
+MAX_TIMESTAMP = 253402300799  # 9999-12-31T23:59:59Z
+
 _jwt = jwt.PyJWT()
 
 
@@ -174,6 +176,9 @@ def _check_claims(payload: dict[str, Any], expected_type: TokenType, allow_expir
     # ``type(...) is int`` refuses bools, which are ints to isinstance().
     if type(iat) is not int or type(exp) is not int:
         raise InvalidToken("iat and exp must be integers")
+    if not (0 <= iat < MAX_TIMESTAMP and 0 <= exp < MAX_TIMESTAMP):
+        # Beyond year 9999 a datetime cannot hold it: refuse rather than fail later.
+        raise InvalidToken("iat or exp out of range")
     now = clock.now().timestamp()
     leeway = app_settings.LEEWAY.total_seconds()
     if exp <= now - leeway and not allow_expired:

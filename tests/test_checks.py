@@ -1,0 +1,277 @@
+"""System checks: every id fires for its bad configuration, none for a sound one.
+
+The ids in ``jwt_cookie_auth/checks.py`` are read from its source, so a new check
+without a bad configuration here fails ``test_every_check_id_is_covered``.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+from collections import defaultdict
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from django.conf import settings
+from django.core import checks
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from django.test import override_settings
+
+from jwt_cookie_auth import checks as jwt_checks
+
+CHECKS_SOURCE = Path(jwt_checks.__file__)
+ID_PATTERN = re.compile(r"^jwt_cookie_auth\.[EW]\d{3}$")
+
+AUTH_MW = "django.contrib.auth.middleware.AuthenticationMiddleware"
+JWT_MW = "jwt_cookie_auth.middleware.JWTCookieMiddleware"
+CSRF_MW = "django.middleware.csrf.CsrfViewMiddleware"
+# A cache every worker process shares; the check reads only the BACKEND path.
+SHARED_CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:6379/9",
+    }
+}
+LOCMEM_CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+DUMMY_CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+
+
+def middleware_without(*names: str) -> list[str]:
+    return [m for m in settings.MIDDLEWARE if m not in names]
+
+
+def middleware_jwt_before_auth() -> list[str]:
+    rest = middleware_without(JWT_MW)
+    position = rest.index(AUTH_MW)
+    return [*rest[:position], JWT_MW, *rest[position:]]
+
+
+def ed25519_pem() -> str:
+    return (
+        ed25519.Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+
+
+def sound(**overrides: Any) -> dict[str, Any]:
+    """Settings for a production-like deployment with these changes."""
+    return {"CACHES": SHARED_CACHES, "DEBUG": False, "JWT_COOKIE_AUTH": {}, **overrides}
+
+
+def jwt_config(**config: Any) -> dict[str, Any]:
+    return sound(JWT_COOKIE_AUTH=config)
+
+
+def run(config: dict[str, Any]) -> list[checks.CheckMessage]:
+    """Run every registered security check under ``config``; keep ours."""
+    with override_settings(**config):
+        messages = checks.run_checks(tags=[checks.Tags.security])
+    return [m for m in messages if str(m.id).startswith("jwt_cookie_auth.")]
+
+
+def fired(config: dict[str, Any]) -> set[str]:
+    return {str(m.id) for m in run(config)}
+
+
+BAD_CONFIGS: dict[str, list[dict[str, Any]]] = {
+    "E001": [sound(JWT_COOKIE_AUTH="HS256"), sound(JWT_COOKIE_AUTH=[("ALGORITHM", "HS256")])],
+    "E002": [jwt_config(ACCES_TOKEN_LIFETIME=timedelta(minutes=5)), jwt_config(algorithm="HS256")],
+    "E003": [jwt_config(ACCESS_TOKEN_LIFETIME=300), jwt_config(LEEWAY=10)],
+    "E004": [
+        jwt_config(ACCESS_TOKEN_LIFETIME=timedelta(0)),
+        jwt_config(SESSION_MAX_LIFETIME=-timedelta(1)),
+    ],
+    "E005": [
+        jwt_config(ACCESS_TOKEN_LIFETIME=timedelta(days=1)),
+        jwt_config(ACCESS_TOKEN_LIFETIME=timedelta(days=2)),
+    ],
+    "E006": [jwt_config(REFRESH_TOKEN_LIFETIME=timedelta(days=30))],
+    "E007": [
+        jwt_config(ROTATION_GRACE_PERIOD=timedelta(minutes=5)),
+        jwt_config(ROTATION_GRACE_PERIOD=-timedelta(seconds=1)),
+    ],
+    "E008": [jwt_config(USER_SERIALIZER="tests.nowhere.Serializer")],
+    "E010": [jwt_config(COOKIE_SAMESITE="lax"), jwt_config(COOKIE_SAMESITE="")],
+    "E011": [jwt_config(COOKIE_SAMESITE="None", COOKIE_SECURE=False)],
+    "E012": [jwt_config(REFRESH_COOKIE_NAME="jwt_access")],
+    "E013": [
+        jwt_config(ACCESS_COOKIE_NAME="__Host-access", ACCESS_COOKIE_PATH="/api/"),
+        jwt_config(ACCESS_COOKIE_NAME="__Host-access", COOKIE_DOMAIN=".example.com"),
+        jwt_config(REFRESH_COOKIE_NAME="__Host-refresh", COOKIE_SECURE=False),
+    ],
+    "E014": [jwt_config(ACCESS_COOKIE_NAME="__Secure-access", COOKIE_SECURE=False)],
+    "E020": [
+        jwt_config(ALGORITHM="none"),
+        jwt_config(ALGORITHM="HS1"),
+        jwt_config(ALGORITHM="hs256"),
+    ],
+    "E021": [
+        jwt_config(SIGNING_KEY="short"),
+        jwt_config(SIGNING_KEY="x" * 31),
+        jwt_config(SIGNING_KEY=b"x" * 31),
+    ],
+    "E022": [jwt_config(SIGNING_KEY="k" * 64, VERIFYING_KEY="k" * 64)],
+    "E023": [
+        jwt_config(ALGORITHM="RS256"),
+        jwt_config(ALGORITHM="EdDSA"),
+        jwt_config(ALGORITHM="RS256", SIGNING_KEY="not a PEM key"),
+    ],
+    "E030": [sound(MIDDLEWARE=middleware_jwt_before_auth())],
+    "E031": [sound(MIDDLEWARE=middleware_without(CSRF_MW))],
+    "E040": [jwt_config(CACHE_ALIAS="revocation")],
+    "E050": [jwt_config(REFRESH_COOKIE_PATH="/auth/")],
+    "E051": [jwt_config(REFRESH_COOKIE_PATH="/api/", AUTO_REFRESH=False)],
+    "W001": [jwt_config(LEEWAY=timedelta(seconds=60)), jwt_config(LEEWAY=-timedelta(seconds=1))],
+    "W002": [jwt_config(ACCESS_TOKEN_LIFETIME=timedelta(minutes=30))],
+    "W003": [jwt_config(COOKIE_SAMESITE="None")],
+    "W004": [jwt_config(COOKIE_SECURE=False)],
+    "W005": [sound(MIDDLEWARE=middleware_without(JWT_MW))],
+    "W006": [sound(CACHES=LOCMEM_CACHES), sound(CACHES=DUMMY_CACHES)],
+}
+
+# Configurations one step from a bad one that must not fire that check.
+NEAR_MISSES: list[tuple[str, dict[str, Any]]] = [
+    ("E005", jwt_config(ACCESS_TOKEN_LIFETIME=timedelta(hours=23, minutes=59))),
+    ("E011", jwt_config(COOKIE_SAMESITE="None")),
+    (
+        "W003",
+        sound(
+            JWT_COOKIE_AUTH={"COOKIE_SAMESITE": "None"},
+            CSRF_COOKIE_SAMESITE="None",
+            CSRF_COOKIE_SECURE=True,
+        ),
+    ),
+    ("E013", jwt_config(ACCESS_COOKIE_NAME="__Host-access", REFRESH_COOKIE_NAME="__Host-refresh")),
+    (
+        "E014",
+        jwt_config(ACCESS_COOKIE_NAME="__Secure-access", REFRESH_COOKIE_NAME="__Secure-refresh"),
+    ),
+    ("E021", jwt_config(SIGNING_KEY="x" * 32)),
+    ("E050", jwt_config(REFRESH_COOKIE_PATH="/auth/", AUTO_REFRESH=False)),
+    ("E051", jwt_config(REFRESH_COOKIE_PATH="/auth/", AUTO_REFRESH=False)),
+    ("W004", sound(JWT_COOKIE_AUTH={"COOKIE_SECURE": False}, DEBUG=True)),
+    ("W005", sound(MIDDLEWARE=middleware_without(JWT_MW), JWT_COOKIE_AUTH={"AUTO_REFRESH": False})),
+    ("W006", sound(CACHES=LOCMEM_CACHES, DEBUG=True)),
+    ("W001", jwt_config(LEEWAY=timedelta(seconds=30))),
+    ("W002", jwt_config(ACCESS_TOKEN_LIFETIME=timedelta(minutes=15))),
+]
+
+
+def ids_in_source() -> dict[str, set[str]]:
+    """Map each check id in checks.py to the check functions that can emit it."""
+    tree = ast.parse(CHECKS_SOURCE.read_text())
+    owners: dict[str, set[str]] = defaultdict(set)
+    levels = {"_error": "E", "_warning": "W"}
+    for function in tree.body:
+        if not isinstance(function, ast.FunctionDef) or function.name in levels:
+            continue
+        for node in ast.walk(function):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in levels
+            ):
+                number = node.args[0]
+                assert isinstance(number, ast.Constant), ast.dump(node)
+                owners[f"jwt_cookie_auth.{levels[node.func.id]}{number.value:03d}"].add(
+                    function.name
+                )
+    return dict(owners)
+
+
+def test_each_id_belongs_to_one_check() -> None:
+    """Ids are well formed and unique: no id is shared by two different checks."""
+    owners = ids_in_source()
+    assert len(owners) >= 25
+    for check_id, functions in owners.items():
+        assert ID_PATTERN.match(check_id), check_id
+        assert len(functions) == 1, (check_id, functions)
+
+
+def test_every_check_id_is_covered() -> None:
+    """Every id in checks.py has a bad configuration below, and no unknown id is expected."""
+    assert set(BAD_CONFIGS) == {i.removeprefix("jwt_cookie_auth.") for i in ids_in_source()}
+
+
+def test_sound_configuration_passes_every_check() -> None:
+    """The defaults with a shared cache raise nothing at all."""
+    assert run(sound()) == []
+
+
+def test_test_settings_only_warn_about_the_local_memory_cache() -> None:
+    """The suite's own settings: only W006 when the cache is local memory, else nothing."""
+    expected = set() if "redis" in settings.CACHES["default"]["BACKEND"].lower() else {"W006"}
+    with override_settings(DEBUG=False):
+        messages = [m for m in checks.run_checks() if str(m.id).startswith("jwt_cookie_auth.")]
+    assert {str(m.id).removeprefix("jwt_cookie_auth.") for m in messages} == expected
+
+
+@pytest.mark.parametrize(
+    ("check_id", "config"),
+    [
+        pytest.param(check_id, config, id=f"{check_id}-{n}")
+        for check_id, configs in BAD_CONFIGS.items()
+        for n, config in enumerate(configs)
+    ],
+)
+def test_check_fires_for_its_bad_configuration(check_id: str, config: dict[str, Any]) -> None:
+    """The bad configuration yields its id, with a hint and the right level."""
+    messages = [m for m in run(config) if m.id == f"jwt_cookie_auth.{check_id}"]
+    assert messages, fired(config)
+    for message in messages:
+        assert message.hint
+        assert message.msg
+        level = checks.ERROR if check_id.startswith("E") else checks.WARNING
+        assert message.level == level
+
+
+@pytest.mark.parametrize(
+    ("check_id", "config"),
+    [pytest.param(check_id, config, id=check_id) for check_id, config in NEAR_MISSES],
+)
+def test_check_is_silent_for_a_near_miss(check_id: str, config: dict[str, Any]) -> None:
+    """One step from the bad configuration, the check stays quiet."""
+    assert f"jwt_cookie_auth.{check_id}" not in fired(config)
+
+
+def test_asymmetric_algorithm_with_a_signing_key_passes() -> None:
+    """E023 fires only when the key is missing or unusable."""
+    pem = ed25519_pem()
+    assert fired(jwt_config(ALGORITHM="EdDSA", SIGNING_KEY=pem)) == set()
+    assert "jwt_cookie_auth.E023" in fired(jwt_config(ALGORITHM="RS256", SIGNING_KEY=pem))
+
+
+def test_unknown_key_names_the_typo() -> None:
+    """E002 names the misspelled key so it can be found."""
+    messages = run(jwt_config(ACCES_TOKEN_LIFETIME=timedelta(minutes=5)))
+    e002 = [m for m in messages if m.id == "jwt_cookie_auth.E002"]
+    assert len(e002) == 1
+    assert "ACCES_TOKEN_LIFETIME" in e002[0].msg
+
+
+def test_check_command_runs_the_checks() -> None:
+    """``manage.py check`` fails on an error and reports a warning without failing."""
+    with (
+        override_settings(**jwt_config(COOKIE_SAMESITE="None", COOKIE_SECURE=False)),
+        pytest.raises(SystemCheckError, match=r"jwt_cookie_auth\.E011"),
+    ):
+        call_command("check")
+    with override_settings(**sound(CACHES=LOCMEM_CACHES)):
+        stdout, stderr = io.StringIO(), io.StringIO()
+        call_command("check", stdout=stdout, stderr=stderr)
+        assert "jwt_cookie_auth.W006" in stderr.getvalue()
+    with override_settings(**sound()):
+        stdout, stderr = io.StringIO(), io.StringIO()
+        call_command("check", stdout=stdout, stderr=stderr)
+        assert "jwt_cookie_auth" not in stdout.getvalue() + stderr.getvalue()
