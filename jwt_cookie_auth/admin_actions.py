@@ -13,7 +13,6 @@ from typing import Any
 
 from django.apps import apps
 from django.contrib import admin, messages
-from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.auth import get_user_model
 from django.core.signals import request_started
 from django.db.models import QuerySet
@@ -51,13 +50,14 @@ class ForceLogoutAdminMixin:
     def has_force_logout_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm(FORCE_LOGOUT_PERMISSION))
 
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        actions: dict[str, Any] = super().get_actions(request)  # type: ignore[misc]
-        if getattr(self, "actions", ()) is None or IS_POPUP_VAR in request.GET:
-            return actions
-        if "force_logout" not in actions and self.has_force_logout_permission(request):
-            actions["force_logout"] = self.get_action("force_logout")  # type: ignore[attr-defined]
-        return actions
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Add the action to whatever ``actions`` the admin class declares, so that a
+        # subclass listing its own actions keeps this one. ``actions = None`` (no
+        # actions at all) is respected.
+        super().__init_subclass__(**kwargs)
+        actions = getattr(cls, "actions", ())
+        if actions is not None and "force_logout" not in actions:
+            cls.actions = [*actions, "force_logout"]  # type: ignore[attr-defined]
 
 
 def attach_force_logout(site: admin.AdminSite | None = None) -> bool:
