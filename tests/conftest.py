@@ -120,3 +120,34 @@ def access_cookie(client: Client) -> str:
 
 def refresh_cookie(client: Client) -> str:
     return client.cookies[settings.JWT_COOKIE_AUTH.get("REFRESH_COOKIE_NAME", "jwt_refresh")].value
+
+
+def new_session(user: Any) -> str:
+    """Start a session for ``user`` without HTTP; return its access token."""
+    from django.test import RequestFactory
+
+    from jwt_cookie_auth.issuing import start_session
+
+    return start_session(RequestFactory().post("/auth/login/"), user).access
+
+
+def api_status(access: str) -> int:
+    """Return the status of an API call made with only this access cookie."""
+    client = Client()
+    client.cookies[settings.JWT_COOKIE_AUTH.get("ACCESS_COOKIE_NAME", "jwt_access")] = access
+    return client.get(reverse("me")).status_code
+
+
+@pytest.fixture
+def revoked_signals() -> Iterator[list[dict[str, Any]]]:
+    """Every ``session_revoked`` signal sent during the test, as its kwargs."""
+    from jwt_cookie_auth.signals import session_revoked
+
+    received: list[dict[str, Any]] = []
+
+    def handler(sender: Any, **kwargs: Any) -> None:
+        received.append(kwargs)
+
+    session_revoked.connect(handler)
+    yield received
+    session_revoked.disconnect(handler)

@@ -13,7 +13,6 @@ users, so the user-admin tests run against ``custom_site`` instead.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -23,19 +22,16 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
-from django.test import Client, RequestFactory
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import path, reverse
 from django.utils import timezone
 
 from jwt_cookie_auth import tokens
 from jwt_cookie_auth.admin_actions import ForceLogoutAdminMixin, attach_force_logout
-from jwt_cookie_auth.conf import app_settings
-from jwt_cookie_auth.issuing import start_session
 from jwt_cookie_auth.models import LoginSession, RevokeReason
-from jwt_cookie_auth.signals import session_revoked
 from tests import urls as project_urls
-from tests.conftest import make_user
+from tests.conftest import api_status, make_user, new_session
 
 ACTION_SELECT = '<option value="force_logout">'
 REVOKE_SELECT = '<option value="revoke_selected">'
@@ -81,17 +77,6 @@ def superuser_client() -> Client:
     return admin_client(make_user("root", is_staff=True, is_superuser=True))
 
 
-def new_session(user: Any) -> str:
-    """Start a session for ``user``; return its access token."""
-    return start_session(RequestFactory().post("/auth/login/"), user).access
-
-
-def api_status(access: str) -> int:
-    client = Client()
-    client.cookies[app_settings.ACCESS_COOKIE_NAME] = access
-    return client.get(reverse("me")).status_code
-
-
 def live_count(user: Any) -> int:
     return LoginSession.objects.filter(user=user, revoked_at__isnull=True).count()
 
@@ -109,18 +94,6 @@ def user_changelist(db: None, settings: Any) -> str:
         settings.ROOT_URLCONF = __name__
         site = custom_site
     return reverse(f"{site.name}:{opts.app_label}_{opts.model_name}_changelist")
-
-
-@pytest.fixture
-def revoked_signals() -> Iterator[list[dict[str, Any]]]:
-    received: list[dict[str, Any]] = []
-
-    def handler(sender: Any, **kwargs: Any) -> None:
-        received.append(kwargs)
-
-    session_revoked.connect(handler)
-    yield received
-    session_revoked.disconnect(handler)
 
 
 @pytest.fixture

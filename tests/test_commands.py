@@ -17,21 +17,10 @@ from jwt_cookie_auth import revocation, tokens
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.issuing import start_session
 from jwt_cookie_auth.models import BlacklistedToken, LoginSession, RevokeReason
-from tests.conftest import FakeClock, make_user
+from tests.conftest import FakeClock, api_status, make_user, new_session
 
 SESSION_TABLE = LoginSession._meta.db_table
 BLACKLIST_TABLE = BlacklistedToken._meta.db_table
-
-
-def new_session(user: Any) -> str:
-    """Start a session for ``user``; return its access token."""
-    return start_session(RequestFactory().post("/auth/login/"), user).access
-
-
-def api_status(access: str) -> int:
-    client = Client()
-    client.cookies[app_settings.ACCESS_COOKIE_NAME] = access
-    return client.get(reverse("me")).status_code
 
 
 def run(*args: str) -> str:

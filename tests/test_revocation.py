@@ -8,7 +8,7 @@ real Redis with JWT_TEST_CACHE=redis).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from io import StringIO
 from typing import Any
@@ -29,7 +29,6 @@ from jwt_cookie_auth import revocation, tokens
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.issuing import start_session
 from jwt_cookie_auth.models import LoginSession, RevokeReason
-from jwt_cookie_auth.signals import session_revoked
 from tests.conftest import FakeClock, access_cookie, login, make_user, refresh_cookie
 
 
@@ -88,18 +87,6 @@ def assert_dead(device: Device) -> None:
 def assert_alive(device: Device, user: Any) -> None:
     assert api_status(device) == 200
     assert page_user(device) == user.get_username()
-
-
-@pytest.fixture
-def revoked_signals() -> Iterator[list[dict[str, Any]]]:
-    received: list[dict[str, Any]] = []
-
-    def handler(sender: Any, **kwargs: Any) -> None:
-        received.append(kwargs)
-
-    session_revoked.connect(handler)
-    yield received
-    session_revoked.disconnect(handler)
 
 
 @pytest.fixture
