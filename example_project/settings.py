@@ -14,6 +14,15 @@ Environment overrides (all optional):
   ``JWT_DEMO_LEEWAY_SECONDS``: token lifetimes, e.g. a 5-second access token for an
   end-to-end test. A short access token without ``JWT_DEMO_GRACE_SECONDS`` gets a
   grace period of half its lifetime, since the grace period must be shorter.
+- ``JWT_DEMO_AUTO_REFRESH``: ``0`` turns ``AUTO_REFRESH`` off, as an SPA-only site
+  would: an expired access token is then a 401 that the JavaScript client (the
+  ``/spa/`` page) answers with its own refresh. With the default (on), the
+  middleware renews tokens on any request, API calls included, before a 401 can
+  happen, and the client's refresh path only runs for its proactive renewal.
+- ``JWT_DEMO_CROSS_SITE_ORIGINS``: comma-separated origins of a front end on another
+  site (e.g. ``http://127.0.0.1:5173``). Turns on the cross-site mode: CORS with
+  credentials for those origins (django-cors-headers, ``pip install -e ".[e2e]"``),
+  ``CSRF_TRUSTED_ORIGINS``, and ``SameSite=None; Secure`` token and CSRF cookies.
 - ``DJANGO_SECRET_KEY``: else a fixed demo key.
 """
 
@@ -123,7 +132,9 @@ def _seconds(name: str) -> timedelta | None:
 
 
 # The package's defaults (secure cookies included); only the environment overrides.
-JWT_COOKIE_AUTH: dict[str, Any] = {}
+JWT_COOKIE_AUTH: dict[str, Any] = {
+    "AUTO_REFRESH": os.environ.get("JWT_DEMO_AUTO_REFRESH", "1").lower() not in {"0", "false", "no"}
+}
 for _key, _env in [
     ("ACCESS_TOKEN_LIFETIME", "JWT_DEMO_ACCESS_SECONDS"),
     ("REFRESH_TOKEN_LIFETIME", "JWT_DEMO_REFRESH_SECONDS"),
@@ -137,6 +148,28 @@ if "ACCESS_TOKEN_LIFETIME" in JWT_COOKIE_AUTH and "ROTATION_GRACE_PERIOD" not in
     JWT_COOKIE_AUTH["ROTATION_GRACE_PERIOD"] = min(
         timedelta(seconds=15), JWT_COOKIE_AUTH["ACCESS_TOKEN_LIFETIME"] / 2
     )
+
+# Front end on another site: the browser sends the cookies to the API only with
+# SameSite=None (which needs Secure), and only CORS with credentials lets the front
+# end read the answers. The CSRF cookie is unreadable there: the client takes the
+# token from the csrf_token field of the session/login/refresh responses instead.
+CROSS_SITE_ORIGINS = [
+    origin.strip()
+    for origin in os.environ.get("JWT_DEMO_CROSS_SITE_ORIGINS", "").split(",")
+    if origin.strip()
+]
+if CROSS_SITE_ORIGINS:
+    INSTALLED_APPS.append("corsheaders")
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.common.CommonMiddleware"),
+        "corsheaders.middleware.CorsMiddleware",
+    )
+    CORS_ALLOWED_ORIGINS = CROSS_SITE_ORIGINS
+    CORS_ALLOW_CREDENTIALS = True
+    CSRF_TRUSTED_ORIGINS = CROSS_SITE_ORIGINS
+    CSRF_COOKIE_SAMESITE = "None"
+    CSRF_COOKIE_SECURE = True
+    JWT_COOKIE_AUTH["COOKIE_SAMESITE"] = "None"
 
 LOGGING = {
     "version": 1,

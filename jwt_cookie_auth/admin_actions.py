@@ -30,7 +30,7 @@ class ForceLogoutAdminMixin:
     """Give a user ``ModelAdmin`` the ``force_logout`` action."""
 
     @admin.action(
-        description=_("Force logout: end every session of the selected users now"),
+        description=_("Force logout (end all their sessions now)"),
         permissions=["force_logout"],
     )
     def force_logout(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:

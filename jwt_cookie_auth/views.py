@@ -166,18 +166,24 @@ class LoginView(AuthAPIView):
 
 
 class RefreshView(AuthAPIView):
-    """POST with the refresh cookie: rotate it. Any failure is a 401 and no cookies."""
+    """POST with the refresh cookie: rotate it. Any failure is a 401 and no cookies.
+
+    Without a Bearer header the CSRF check applies even when no cookie came: a
+    cross-site form POST arrives without the SameSite=Lax cookies, and the cookie
+    deletion of its 401 would log the user out (browsers apply it).
+    """
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
 
     def post(self, request: Request) -> Response:
         token = request.COOKIES.get(app_settings.REFRESH_COOKIE_NAME)
-        if token:
+        bearer = _bearer_token(request)
+        if token or bearer is None:
             enforce_csrf(request)
-        elif app_settings.TOKENS_IN_BODY:
+        if not token and app_settings.TOKENS_IN_BODY:
             # Native clients without a cookie jar send the refresh token as Bearer.
-            token = _bearer_token(request)
+            token = bearer
         if not token:
             return _unauthorized(REFRESH_FAILED)
         try:
@@ -191,19 +197,21 @@ class LogoutView(AuthAPIView):
     """POST: revoke the current session (its access token dies too), delete cookies.
 
     Idempotent: without cookies, or with dead ones, it still answers 204 and deletes
-    the cookies. A request that carries token cookies must pass the CSRF check, so a
-    cross-site page cannot log a user out.
+    the cookies. Every request without a Bearer header must pass the CSRF check, with
+    or without token cookies, so a cross-site page cannot log a user out: a
+    cross-site form POST arrives without the SameSite=Lax cookies, yet browsers apply
+    the cookie deletion of its response (seen in Chromium, tests/e2e).
     """
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
 
     def post(self, request: Request) -> Response:
-        candidates: list[tuple[str | None, tokens.TokenType]] = [
-            (_bearer_token(request), tokens.ACCESS)
-        ]
-        if _has_token_cookie(request):
+        bearer = _bearer_token(request)
+        candidates: list[tuple[str | None, tokens.TokenType]] = [(bearer, tokens.ACCESS)]
+        if bearer is None or _has_token_cookie(request):
             enforce_csrf(request)
+        if _has_token_cookie(request):
             candidates += [
                 (request.COOKIES.get(app_settings.REFRESH_COOKIE_NAME), tokens.REFRESH),
                 (request.COOKIES.get(app_settings.ACCESS_COOKIE_NAME), tokens.ACCESS),

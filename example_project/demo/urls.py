@@ -11,5 +11,6 @@ urlpatterns = [
     path("login/", views.login_page, name="login"),
     path("private/", views.private_page, name="private"),
     path("sessions/", views.sessions_page, name="sessions"),
+    path("spa/", views.spa_page, name="spa"),
     path("api/me/", views.MeView.as_view(), name="me"),
 ]

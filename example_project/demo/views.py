@@ -1,4 +1,5 @@
-"""The demo's pages: plain Django views behind the JWT middleware, and one DRF view."""
+"""The demo's pages: plain Django views behind the JWT middleware, one DRF view, and a
+single-page app that uses only the shipped JavaScript client."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.models import LoginSession
 from jwt_cookie_auth.request_auth import get_claims
 from jwt_cookie_auth.serializers import serialize_user
@@ -57,6 +59,27 @@ def sessions_page(request: HttpRequest) -> HttpResponse:
     sessions = LoginSession.objects.live(timezone.now()).filter(user=user)
     rows = [(session, str(session.pk) == current) for session in sessions]
     return render(request, "demo/sessions.html", {"sessions": rows})
+
+
+def spa_page(request: HttpRequest) -> HttpResponse:
+    """A static page driven by ``jwt_cookie_auth/client.js``: no server-side auth at all.
+
+    It bootstraps the CSRF cookie through the client (``GET /auth/session/``), so it
+    deliberately has no ``ensure_csrf_cookie``.
+    """
+    lifetime = app_settings.ACCESS_TOKEN_LIFETIME.total_seconds()
+    return render(
+        request,
+        "demo/spa.html",
+        {
+            "username_field": get_user_model().USERNAME_FIELD,
+            "auto_refresh": app_settings.AUTO_REFRESH,
+            "access_lifetime": int(lifetime),
+            # Renew 30 s ahead by default; the client never renews before half the
+            # token's life, so a 5-second demo token is renewed after about 2.5 s.
+            "refresh_ahead": 30,
+        },
+    )
 
 
 class MeView(APIView):

@@ -1,0 +1,133 @@
+// Types for client.js, the browser client of django-jwt-cookie-auth.
+
+/** The user as the auth endpoints return it (USER_SERIALIZER decides the fields). */
+export interface AuthUser {
+  id: string;
+  [field: string]: unknown;
+}
+
+/** What GET session/, POST login/ and POST refresh/ return (never a token). */
+export interface SessionInfo {
+  user: AuthUser | null;
+  session_id?: string;
+  /** ISO 8601, server time. */
+  access_expires_at?: string;
+  refresh_expires_at?: string | null;
+  session_expires_at?: string | null;
+  csrf_token?: string;
+}
+
+/** One row of GET sessions/. */
+export interface LoginSessionInfo {
+  id: string;
+  current: boolean;
+  created_at: string;
+  last_used_at: string;
+  expires_at: string;
+  absolute_expires_at: string;
+  persistent: boolean;
+  user_agent: string;
+  ip_address: string | null;
+}
+
+export interface AuthClientOptions {
+  /** The API's origin and optional path prefix; default: this page's origin. */
+  baseURL?: string;
+  /** Where `jwt_cookie_auth.urls` is included, relative to baseURL. Default "/auth/". */
+  authPath?: string;
+  /** Django's CSRF_COOKIE_NAME. Default "csrftoken". */
+  csrfCookieName?: string;
+  /** The header for Django's CSRF_HEADER_NAME. Default "X-CSRFToken". */
+  csrfHeaderName?: string;
+  /** Seconds before the access token expires to refresh it; 0 (default): only on 401. */
+  refreshAhead?: number;
+  /** Name of the Web Lock and localStorage keys shared by the tabs. */
+  lockName?: string | null;
+  /** The fetch to wrap. Default: globalThis.fetch. */
+  fetch?: typeof fetch | null;
+}
+
+/** `detail.source`: whether this tab or another tab of the origin caused the event. */
+export type EventSource = "this-tab" | "other-tab";
+
+export interface SessionEventDetail {
+  session: SessionInfo | null;
+  source: EventSource;
+}
+
+export interface LogoutEventDetail {
+  /** "logout", "logout-all", "revoked", or "expired" (a refresh was refused). */
+  reason: "logout" | "logout-all" | "revoked" | "expired" | string;
+  source: EventSource;
+}
+
+export interface AuthClientEventMap {
+  login: CustomEvent<SessionEventDetail>;
+  refresh: CustomEvent<SessionEventDetail>;
+  logout: CustomEvent<LogoutEventDetail>;
+}
+
+export class AuthError extends Error {
+  readonly response: Response | null;
+  readonly status: number;
+  readonly data: unknown;
+  constructor(message: string, response?: Response | null, data?: unknown);
+}
+
+/** The credentials were refused (401), invalid (400) or throttled (429). */
+export class LoginError extends AuthError {}
+
+/** The session is over: log in again. */
+export class SessionExpiredError extends AuthError {
+  constructor(message?: string, response?: Response | null, data?: unknown);
+}
+
+export class AuthClient extends EventTarget {
+  constructor(options?: AuthClientOptions);
+
+  /** The last known session (no network request), or null. */
+  readonly sessionInfo: Omit<SessionInfo, "csrf_token"> | null;
+  readonly user: AuthUser | null;
+  /** Access token expiry in this browser's clock. */
+  readonly accessExpiresAt: Date | null;
+  /** When the proactive refresh is due, or null. */
+  readonly nextRefreshAt: Date | null;
+  /** True after a failed refresh or a logout, until the next login. */
+  readonly expired: boolean;
+  refreshAhead: number;
+
+  /** fetch() with cookies, CSRF, and one shared refresh + one retry on 401. */
+  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  csrfToken(options?: { renew?: boolean }): Promise<string>;
+  login(credentials: { password: string; remember?: boolean; [usernameField: string]: unknown }): Promise<SessionInfo>;
+  refresh(): Promise<SessionInfo | null>;
+  session(): Promise<SessionInfo>;
+  logout(): Promise<void>;
+  logoutAll(): Promise<void>;
+  sessions(): Promise<LoginSessionInfo[]>;
+  revokeSession(sessionId: string): Promise<void>;
+  close(): void;
+
+  addEventListener<K extends keyof AuthClientEventMap>(
+    type: K,
+    listener: (event: AuthClientEventMap[K]) => void,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  removeEventListener<K extends keyof AuthClientEventMap>(
+    type: K,
+    listener: (event: AuthClientEventMap[K]) => void,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+}
+
+export default AuthClient;

@@ -1,0 +1,626 @@
+// Browser client for django-jwt-cookie-auth: fetch with cookies, CSRF and refresh-on-401.
+//
+// A dependency-free ES module. Use it from <script type="module"> (served by Django's
+// staticfiles as "jwt_cookie_auth/client.js") or copy it into a bundled front end.
+//
+//   import { AuthClient, SessionExpiredError } from "/static/jwt_cookie_auth/client.js";
+//   const auth = new AuthClient();                  // API on this origin, /auth/ endpoints
+//   auth.addEventListener("logout", () => showLoginForm());
+//   const response = await auth.fetch("/api/me/");  // a 401 turns into one refresh + one retry
+//
+// The tokens live in HttpOnly cookies: this code never sees them. What it does:
+//
+// - Every request to the API's origin is sent with credentials, and unsafe methods
+//   carry Django's CSRF header. The token comes from the CSRF cookie when this page
+//   can read it, else from the `csrf_token` that the session, login and refresh
+//   endpoints return (the only source when the API is on another site); without
+//   either, it is fetched once from the session endpoint. A 403 "CSRF Failed" gets a
+//   new token and one retry.
+// - A 401 from any URL except login/refresh/logout/session starts ONE refresh, shared
+//   by every concurrent call of this tab (single flight) and serialised across the
+//   tabs of this origin with the Web Locks API (a localStorage lease where that API is
+//   missing, e.g. outside a secure context). The tab that gets the lock first
+//   refreshes and records the time in localStorage; a tab that gets it afterwards
+//   sees that a refresh completed after its own request went out and only retries.
+//   So two tabs never send the same refresh token. Then the original request is
+//   retried once.
+// - A failed refresh (401) never starts another: the client marks the session
+//   expired, emits `logout` (to every tab) and rejects with SessionExpiredError.
+//   Later 401s reject at once, until login() or a login in another tab.
+// - Optionally (`refreshAhead`), it refreshes shortly before the access token
+//   expires, from the expiry times the endpoints return.
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
+// A proactive refresh is never scheduled sooner than this after the previous one,
+// nor before half the access token's lifetime: a skewed clock cannot make it loop.
+const MIN_PROACTIVE_INTERVAL_MS = 1000;
+// The localStorage lease that replaces Web Locks: how long a crashed tab can hold it,
+// and how long a tab waits for it before refreshing anyway (the server's rotation
+// grace period still covers that case).
+const LEASE_MS = 10000;
+const LEASE_WAIT_MS = 12000;
+
+/** A request to the auth API failed; `status` and `data` tell why. */
+export class AuthError extends Error {
+  constructor(message, response = null, data = null) {
+    super(message);
+    this.name = "AuthError";
+    this.response = response;
+    this.status = response ? response.status : 0;
+    this.data = data;
+  }
+}
+
+/** The credentials were refused (401), invalid (400) or throttled (429). */
+export class LoginError extends AuthError {
+  constructor(message, response, data) {
+    super(message, response, data);
+    this.name = "LoginError";
+  }
+}
+
+/** The session is over (refresh refused, revoked, logged out): log in again. */
+export class SessionExpiredError extends AuthError {
+  constructor(message = "Your session has expired. Please log in again.", response = null, data = null) {
+    super(message, response, data);
+    this.name = "SessionExpiredError";
+  }
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function randomId() {
+  if (globalThis.crypto && typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
+function readCookie(name) {
+  if (typeof document === "undefined" || !document.cookie) return null;
+  for (const part of document.cookie.split(";")) {
+    const index = part.indexOf("=");
+    if (index > 0 && part.slice(0, index).trim() === name) {
+      return decodeURIComponent(part.slice(index + 1).trim());
+    }
+  }
+  return null;
+}
+
+async function readJSON(response) {
+  if (response.status === 204) return null;
+  try {
+    return await response.clone().json();
+  } catch {
+    return null;
+  }
+}
+
+function describe(data, response) {
+  if (data && typeof data.detail === "string") return data.detail;
+  if (data && typeof data === "object") {
+    const parts = Object.entries(data).map(([field, errors]) => `${field}: ${[].concat(errors).join(" ")}`);
+    if (parts.length) return parts.join("; ");
+  }
+  return `HTTP ${response.status}`;
+}
+
+function storage() {
+  try {
+    return globalThis.localStorage || null;
+  } catch {
+    return null; // access denied (sandboxed frame, some privacy modes)
+  }
+}
+
+function loadJSON(key) {
+  try {
+    const raw = storage()?.getItem(key);
+    return raw ? JSON.parse(raw) : null;
+  } catch {
+    return null;
+  }
+}
+
+function saveJSON(key, value) {
+  try {
+    if (value === null) storage()?.removeItem(key);
+    else storage()?.setItem(key, JSON.stringify(value));
+  } catch {
+    // Storage full or denied: cross-tab coordination degrades to the server's grace period.
+  }
+}
+
+// What one tab tells the others about the cookies (never a token, never the user).
+function expiryFields(data) {
+  return {
+    session_id: data.session_id ?? null,
+    access_expires_at: data.access_expires_at ?? null,
+    refresh_expires_at: data.refresh_expires_at ?? null,
+    session_expires_at: data.session_expires_at ?? null,
+  };
+}
+
+export class AuthClient extends EventTarget {
+  #options;
+  #fetch;
+  #base;
+  #urls;
+  #noRefresh;
+  #key;
+  #tabId = randomId();
+  #csrfToken = null;
+  #csrfPromise = null;
+  #refreshPromise = null;
+  #lastRefreshAt = 0; // when this tab last knew the cookies to be freshly issued
+  #session = null;
+  #knownAt = 0; // when #session's expiry times were received
+  #skewMs = 0; // server clock minus local clock, from the Date header when readable
+  #expired = false;
+  #timer = null;
+  #nextRefreshAt = null;
+  #channel = null;
+  #onStorage = null;
+  #onVisible = null;
+
+  /**
+   * @param {object} [options]
+   * @param {string} [options.baseURL] the API's origin (and path prefix); default this page
+   * @param {string} [options.authPath] where jwt_cookie_auth.urls is included ("/auth/")
+   * @param {string} [options.csrfCookieName] Django's CSRF_COOKIE_NAME ("csrftoken")
+   * @param {string} [options.csrfHeaderName] header for CSRF_HEADER_NAME ("X-CSRFToken")
+   * @param {number} [options.refreshAhead] seconds before access expiry to refresh; 0: only on 401
+   * @param {string} [options.lockName] Web Lock / storage name shared by the tabs
+   * @param {typeof fetch} [options.fetch] the fetch to wrap (default globalThis.fetch)
+   */
+  constructor(options = {}) {
+    super();
+    this.#options = {
+      baseURL: "",
+      authPath: "/auth/",
+      csrfCookieName: "csrftoken",
+      csrfHeaderName: "X-CSRFToken",
+      refreshAhead: 0,
+      lockName: null,
+      fetch: null,
+      ...options,
+    };
+    const fetchImpl = this.#options.fetch || globalThis.fetch;
+    this.#fetch = (request) => fetchImpl.call(globalThis, request);
+    const pageURL = typeof location !== "undefined" ? location.href : undefined;
+    this.#base = new URL(this.#options.baseURL || pageURL, pageURL);
+    const auth = new URL(this.#options.authPath, this.#base);
+    const at = (path) => new URL(path, auth).href;
+    this.#urls = {
+      login: at("login/"),
+      refresh: at("refresh/"),
+      logout: at("logout/"),
+      logoutAll: at("logout/all/"),
+      session: at("session/"),
+      sessions: at("sessions/"),
+    };
+    this.#noRefresh = new Set(
+      [this.#urls.login, this.#urls.refresh, this.#urls.logout, this.#urls.session].map(
+        (url) => new URL(url).pathname,
+      ),
+    );
+    this.#key = this.#options.lockName || `jwt-cookie-auth:${auth.href}`;
+    this.#listen();
+  }
+
+  /** The last known session (`user`, `session_id`, expiry times), or null. */
+  get sessionInfo() {
+    return this.#session;
+  }
+
+  /** The logged-in user as the API returned it, or null. */
+  get user() {
+    return this.#session ? this.#session.user : null;
+  }
+
+  /** When the access token expires, in this browser's clock, or null. */
+  get accessExpiresAt() {
+    const at = this.#session?.access_expires_at;
+    return at ? new Date(Date.parse(at) - this.#skewMs) : null;
+  }
+
+  /** When the proactive refresh is due (null: off, or no session). */
+  get nextRefreshAt() {
+    return this.#nextRefreshAt === null ? null : new Date(this.#nextRefreshAt);
+  }
+
+  /** True after a refresh failed or the user logged out, until the next login. */
+  get expired() {
+    return this.#expired;
+  }
+
+  /** Seconds before access expiry at which to refresh proactively; 0 turns it off. */
+  get refreshAhead() {
+    return this.#options.refreshAhead;
+  }
+
+  set refreshAhead(seconds) {
+    this.#options.refreshAhead = Math.max(0, Number(seconds) || 0);
+    this.#schedule();
+  }
+
+  /**
+   * fetch() for the API. Requests to other origins are passed through untouched (no
+   * cookies added, no CSRF token leaked). Rejects with SessionExpiredError when the
+   * session cannot be renewed.
+   */
+  async fetch(input, init = undefined) {
+    const url = input instanceof Request ? input.url : new URL(String(input), this.#base).href;
+    const request = new Request(input instanceof Request ? input : url, init);
+    if (new URL(request.url).origin !== this.#base.origin) return this.#fetch(request);
+    if (this.#noRefresh.has(new URL(request.url).pathname)) return this.#send(request);
+    const startedAt = Date.now();
+    const response = await this.#send(request.clone());
+    if (response.status !== 401) return response;
+    if (this.#expired) throw new SessionExpiredError(undefined, response, await readJSON(response));
+    await this.#refreshAfter(startedAt);
+    // Retried once: a second 401 is the caller's to handle, never another refresh.
+    return this.#send(request);
+  }
+
+  /** Django's CSRF token for the API, fetching it from the session endpoint if needed. */
+  async csrfToken({ renew = false } = {}) {
+    if (!renew) {
+      const sameOrigin = typeof location !== "undefined" && location.origin === this.#base.origin;
+      const cookie = readCookie(this.#options.csrfCookieName);
+      // The page's own cookie jar is the API's only when they share an origin (or a
+      // cookie Domain); across sites the token from the API's responses is the one.
+      const token = sameOrigin ? cookie || this.#csrfToken : this.#csrfToken || cookie;
+      if (token) return token;
+    }
+    if (!this.#csrfPromise) {
+      this.#csrfPromise = this.#loadSession()
+        .then((data) => data?.csrf_token || readCookie(this.#options.csrfCookieName) || "")
+        .finally(() => {
+          this.#csrfPromise = null;
+        });
+    }
+    return this.#csrfPromise;
+  }
+
+  /**
+   * Log in: `{username, password, remember}` (the user model's USERNAME_FIELD as key).
+   * Resolves with the session; rejects with LoginError.
+   */
+  async login(credentials) {
+    const response = await this.#send(
+      new Request(this.#urls.login, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify(credentials),
+      }),
+    );
+    const data = await readJSON(response);
+    if (!response.ok) throw new LoginError(describe(data, response), response, data);
+    this.#expired = false;
+    this.#lastRefreshAt = Date.now();
+    this.#adopt(data, response);
+    this.#share("login", data);
+    this.#emit("login", { session: data, source: "this-tab" });
+    return data;
+  }
+
+  /** Renew the tokens now (shared with any refresh already under way). */
+  refresh() {
+    return this.#refreshShared(Date.now());
+  }
+
+  /**
+   * Ask who is logged in (and get the CSRF token). When the answer is anonymous but
+   * this browser had a session whose refresh token may still be valid (the access
+   * cookie expired), one refresh is tried first.
+   */
+  async session() {
+    const hadSession = this.#session !== null;
+    const data = await this.#loadSession({ adoptUser: true });
+    if (data && data.user) return data;
+    const shared = loadJSON(this.#key);
+    const refreshable =
+      !this.#expired && shared && shared.refresh_expires_at && Date.parse(shared.refresh_expires_at) > Date.now();
+    if (refreshable) {
+      try {
+        return await this.#refreshShared(Date.now());
+      } catch (error) {
+        if (!(error instanceof SessionExpiredError)) throw error;
+        return { user: null, csrf_token: this.#csrfToken };
+      }
+    }
+    if (hadSession) this.#endSession("expired", "this-tab");
+    return data;
+  }
+
+  /** Log out this browser: its session is revoked and the cookies deleted. */
+  async logout() {
+    const response = await this.#send(new Request(this.#urls.logout, { method: "POST" }));
+    if (!response.ok) throw new AuthError(describe(await readJSON(response), response), response);
+    this.#endSession("logout", "this-tab");
+  }
+
+  /** Log out every session of this user, on every device. */
+  async logoutAll() {
+    const response = await this.fetch(this.#urls.logoutAll, { method: "POST" });
+    if (!response.ok) throw new AuthError(describe(await readJSON(response), response), response);
+    this.#endSession("logout-all", "this-tab");
+  }
+
+  /** The user's live sessions (`current` marks this browser's). */
+  async sessions() {
+    const response = await this.fetch(this.#urls.sessions, { headers: { Accept: "application/json" } });
+    const data = await readJSON(response);
+    if (!response.ok) throw new AuthError(describe(data, response), response, data);
+    return Array.isArray(data) ? data : data.results;
+  }
+
+  /** Revoke one of the user's sessions; revoking this browser's own ends it here too. */
+  async revokeSession(sessionId) {
+    const response = await this.fetch(new URL(`${encodeURIComponent(sessionId)}/`, this.#urls.sessions), {
+      method: "DELETE",
+    });
+    if (!response.ok) throw new AuthError(describe(await readJSON(response), response), response);
+    if (this.#session && String(this.#session.session_id) === String(sessionId)) {
+      this.#endSession("revoked", "this-tab");
+    }
+  }
+
+  /** Stop timers and cross-tab listeners (for single-page apps that unmount). */
+  close() {
+    this.#clearTimer();
+    this.#channel?.close();
+    this.#channel = null;
+    if (this.#onStorage) globalThis.removeEventListener?.("storage", this.#onStorage);
+    if (this.#onVisible) globalThis.document?.removeEventListener("visibilitychange", this.#onVisible);
+  }
+
+  // --- requests -------------------------------------------------------------------
+
+  // Send one request to the API with cookies and, for unsafe methods, the CSRF header.
+  async #send(request) {
+    const unsafe = !SAFE_METHODS.has(request.method.toUpperCase());
+    const attempt = async (renew) => {
+      const headers = new Headers(request.headers);
+      if (unsafe) headers.set(this.#options.csrfHeaderName, await this.csrfToken({ renew }));
+      return this.#fetch(new Request(request.clone(), { headers, credentials: "include" }));
+    };
+    const response = await attempt(false);
+    if (unsafe && response.status === 403) {
+      const data = await readJSON(response);
+      if (data && typeof data.detail === "string" && data.detail.startsWith("CSRF Failed")) {
+        // A stale token (rotated at login in another tab): one retry with a new one.
+        this.#csrfToken = null;
+        return attempt(true);
+      }
+    }
+    return response;
+  }
+
+  // GET the session endpoint. Only session() (and a login seen in another tab) take
+  // its user as the new state; a CSRF bootstrap mid-refresh must not forget the user.
+  async #loadSession({ adoptUser = false } = {}) {
+    const response = await this.#fetch(
+      new Request(this.#urls.session, { credentials: "include", headers: { Accept: "application/json" } }),
+    );
+    const data = await readJSON(response);
+    if (!response.ok || !data) throw new AuthError(describe(data, response), response, data);
+    this.#adopt(adoptUser ? data : { csrf_token: data.csrf_token }, response);
+    return data;
+  }
+
+  // --- refresh --------------------------------------------------------------------
+
+  #refreshAfter(startedAt) {
+    // The cookies were renewed after the failed request left: just retry it.
+    if (this.#lastRefreshAt >= startedAt) return Promise.resolve(this.#session);
+    return this.#refreshShared(startedAt);
+  }
+
+  // One refresh per tab at a time; `since`: a refresh completed after it will do.
+  #refreshShared(since) {
+    if (this.#expired) return Promise.reject(new SessionExpiredError());
+    if (!this.#refreshPromise) {
+      this.#refreshPromise = this.#withLock(() => this.#refreshLocked(since)).finally(() => {
+        this.#refreshPromise = null;
+      });
+    }
+    return this.#refreshPromise;
+  }
+
+  async #refreshLocked(since) {
+    // Another tab may have refreshed, or found the session dead, while this one
+    // waited for the lock: then this tab sends no refresh of its own.
+    const shared = loadJSON(this.#key);
+    if (shared && shared.loggedOutAt >= since) {
+      this.#endSession(shared.reason || "expired", "other-tab");
+      throw new SessionExpiredError();
+    }
+    if (shared && shared.at >= since && !this.#expired) {
+      this.#fromOtherTab("refresh", shared);
+      return this.#session;
+    }
+    if (this.#expired) throw new SessionExpiredError();
+    const response = await this.#send(
+      new Request(this.#urls.refresh, { method: "POST", headers: { Accept: "application/json" } }),
+    );
+    const data = await readJSON(response);
+    if (response.status === 401) {
+      this.#endSession("expired", "this-tab");
+      throw new SessionExpiredError(describe(data, response), response, data);
+    }
+    if (!response.ok || !data) throw new AuthError(describe(data, response), response, data);
+    this.#lastRefreshAt = Date.now();
+    this.#adopt(data, response);
+    this.#share("refresh", data);
+    this.#emit("refresh", { session: data, source: "this-tab" });
+    return data;
+  }
+
+  async #withLock(task) {
+    const locks = globalThis.navigator?.locks;
+    if (locks && typeof locks.request === "function") {
+      return locks.request(this.#key, task);
+    }
+    return this.#withLease(task);
+  }
+
+  // Fallback mutex on localStorage: write a lease, wait, and check that it survived.
+  async #withLease(task) {
+    const key = `${this.#key}:lease`;
+    if (!storage()) return task();
+    const giveUpAt = Date.now() + LEASE_WAIT_MS;
+    let held = false;
+    while (!held && Date.now() < giveUpAt) {
+      const lease = loadJSON(key);
+      if (!lease || lease.until < Date.now() || lease.owner === this.#tabId) {
+        saveJSON(key, { owner: this.#tabId, until: Date.now() + LEASE_MS });
+        await sleep(40 + Math.random() * 40); // a competing tab's write lands meanwhile
+        held = loadJSON(key)?.owner === this.#tabId;
+      }
+      if (!held) await sleep(25 + Math.random() * 25);
+    }
+    try {
+      return await task();
+    } finally {
+      if (loadJSON(key)?.owner === this.#tabId) saveJSON(key, null);
+    }
+  }
+
+  // --- session state --------------------------------------------------------------
+
+  #adopt(data, response) {
+    if (data.csrf_token) this.#csrfToken = data.csrf_token;
+    // The Date header has whole seconds: +500 ms centres the estimate, and a skew
+    // under 2 s is taken as none (same machine, or both clocks synchronised).
+    const serverDate = Date.parse(response.headers.get("Date") || "");
+    if (!Number.isNaN(serverDate)) {
+      const skew = serverDate + 500 - Date.now();
+      this.#skewMs = Math.abs(skew) < 2000 ? 0 : skew;
+    }
+    if (data.user === undefined) return;
+    if (data.user === null) {
+      this.#session = null;
+    } else {
+      const { csrf_token: _csrf, ...session } = data;
+      this.#session = session;
+      this.#expired = false;
+      this.#knownAt = Date.now();
+    }
+    this.#schedule();
+  }
+
+  #endSession(reason, source) {
+    const wasExpired = this.#expired;
+    this.#expired = true;
+    this.#session = null;
+    this.#clearTimer();
+    if (source === "this-tab") {
+      saveJSON(this.#key, { loggedOutAt: Date.now(), reason });
+      this.#post({ type: "logout", reason });
+    }
+    if (!wasExpired) this.#emit("logout", { reason, source });
+  }
+
+  #emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  // --- proactive refresh ----------------------------------------------------------
+
+  #clearTimer() {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#nextRefreshAt = null;
+  }
+
+  #schedule() {
+    this.#clearTimer();
+    const ahead = this.#options.refreshAhead * 1000;
+    const expires = this.accessExpiresAt?.getTime();
+    if (!ahead || !expires || this.#expired) return;
+    const lifetime = expires - this.#knownAt;
+    if (lifetime <= 0) return; // already expired by our clock: the 401 path handles it
+    const due = Math.max(
+      expires - ahead,
+      this.#knownAt + lifetime / 2,
+      this.#lastRefreshAt + MIN_PROACTIVE_INTERVAL_MS,
+    );
+    this.#nextRefreshAt = due;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#nextRefreshAt = null;
+      this.#refreshShared(this.#knownAt + 1).catch(() => {
+        // Reported by the `logout` event; a network error waits for the next 401.
+      });
+    }, Math.max(0, due - Date.now()));
+  }
+
+  // --- other tabs -----------------------------------------------------------------
+
+  #share(type, data) {
+    const record = { at: this.#lastRefreshAt, ...expiryFields(data) };
+    saveJSON(this.#key, record);
+    this.#post({ type, ...record });
+  }
+
+  #post(message) {
+    const payload = { ...message, from: this.#tabId };
+    if (this.#channel) {
+      this.#channel.postMessage(payload);
+    } else {
+      // Without BroadcastChannel, a localStorage write fires `storage` in the other tabs.
+      saveJSON(`${this.#key}:message`, { ...payload, nonce: randomId() });
+    }
+  }
+
+  #listen() {
+    const receive = (message) => {
+      if (!message || message.from === this.#tabId) return;
+      if (message.type === "logout") this.#endSession(message.reason, "other-tab");
+      else if (message.type === "refresh" || message.type === "login") this.#fromOtherTab(message.type, message);
+    };
+    if (typeof BroadcastChannel === "function") {
+      this.#channel = new BroadcastChannel(this.#key);
+      this.#channel.onmessage = (event) => receive(event.data);
+    } else if (globalThis.addEventListener) {
+      this.#onStorage = (event) => {
+        if (event.key === `${this.#key}:message` && event.newValue) {
+          try {
+            receive(JSON.parse(event.newValue));
+          } catch {
+            // not ours
+          }
+        }
+      };
+      globalThis.addEventListener("storage", this.#onStorage);
+    }
+    if (globalThis.document) {
+      // Timers are throttled in hidden tabs: catch up on a due refresh when shown again.
+      this.#onVisible = () => {
+        if (document.visibilityState === "visible" && this.#nextRefreshAt !== null) this.#schedule();
+      };
+      document.addEventListener("visibilitychange", this.#onVisible);
+    }
+  }
+
+  // Another tab logged in or refreshed: the shared cookies are fresh.
+  #fromOtherTab(type, record) {
+    this.#lastRefreshAt = Math.max(this.#lastRefreshAt, record.at || 0);
+    if (type === "login" || !this.#session || record.session_id !== this.#session.session_id) {
+      // Another login (maybe another user): ask the server who this is now.
+      this.#expired = false;
+      this.#loadSession({ adoptUser: true })
+        .then((data) => this.#emit(type, { session: data.user ? data : null, source: "other-tab" }))
+        .catch(() => {});
+      return;
+    }
+    this.#session = { ...this.#session, ...expiryFields(record) };
+    this.#knownAt = Date.now();
+    this.#schedule();
+    this.#emit(type, { session: this.#session, source: "other-tab" });
+  }
+}
+
+export default AuthClient;
