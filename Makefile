@@ -41,6 +41,14 @@ demo: $(VENV)/.installed
 test:
 	scripts/test.sh $(ARGS)
 
+# The bounded soak (tests/test_soak.py): SOAK_SECONDS (default 60) of mixed traffic
+# from SOAK_USERS (default 20) against gunicorn x3 + PostgreSQL + Redis on loopback.
+# Needs the PostgreSQL and Redis of the test pass; run after `make test` (CI does).
+.PHONY: soak
+soak:
+	JWT_TEST_DB=postgres JWT_TEST_CACHE=redis $(VENV)/bin/python -m pytest -q \
+		-p no:cacheprovider -m soak tests/test_soak.py $(ARGS)
+
 $(VENV)/.installed-lint: pyproject.toml
 	test -x $(VENV_PYTHON) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -e ".[test,lint]"
@@ -66,3 +74,29 @@ tox: $(VENV)/.installed-tox
 
 ci:
 	.ci/run
+
+# --- benchmarks ----------------------------------------------------------------------
+
+.PHONY: bench
+
+BENCH_VENV := .venv-bench
+BENCH_PYTHON := $(BENCH_VENV)/bin/python
+
+# The benchmark's own virtualenv (benchmarks/requirements.txt: the peers, gunicorn,
+# matplotlib); none of it is a dependency of the package.
+$(BENCH_VENV)/.installed: benchmarks/requirements.txt pyproject.toml
+	test -x $(BENCH_PYTHON) || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_PYTHON) -m pip --quiet --disable-pip-version-check install \
+		-r benchmarks/requirements.txt -e .
+	touch $@
+
+# Ours against simplejwt, dj-rest-auth, knox and Django sessions: writes
+# docs/benchmarks.md and docs/benchmarks.png (about 15 minutes). Needs PostgreSQL and
+# Redis on 127.0.0.1 and wrk (installed from Debian if missing). A smoke run:
+# make bench ARGS=--quick
+bench: $(BENCH_VENV)/.installed
+	@missing="$$(python3 scripts/services.py)" || { echo "make bench needs $$missing"; exit 1; }
+	@command -v wrk >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk; \
+		else sudo apt-get update -qq && sudo apt-get install -y -qq wrk; fi; }
+	$(BENCH_PYTHON) -m benchmarks.run $(ARGS)
