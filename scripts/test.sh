@@ -4,10 +4,15 @@
 #   1. SQLite + local-memory cache, Django's User model
 #   2. SQLite + local-memory cache, a custom user model (UUID pk, email login)
 #   3. PostgreSQL + Redis (the servers on 127.0.0.1), including the concurrency tests
+#   4. the browser tests (tests/e2e, marker e2e): the demo project in headless Chromium
 #
 # Pass 3 needs the PostgreSQL and Redis servers. Locally, if one is not running, the
 # pass is skipped with a message saying how to start it; with CI=true a missing
-# server is a failure. Extra arguments go to every pytest run (e.g. -k rotation).
+# server is a failure. Pass 4 needs the `chromium` executable (Debian's package;
+# .ci/run installs it) and Playwright (the e2e extra, installed here); without them
+# its tests are skipped locally and fail under CI=true. Passes 1-3 never start a
+# browser: pyproject's addopts deselect the e2e marker. Extra arguments go to every
+# pytest run (e.g. -k rotation).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +23,7 @@ fi
 stamp=.venv/.installed-test
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test,e2e]"
     touch "$stamp"
 fi
 
@@ -46,7 +51,16 @@ if [ -n "$missing" ]; then
         exit 1
     fi
     echo "SKIPPED the PostgreSQL + Redis pass (not CI)."
-    exit 0
+else
+    run_pass "PostgreSQL + Redis (django-redis), concurrency tests included" \
+        JWT_TEST_DB=postgres JWT_TEST_CACHE=redis
 fi
-run_pass "PostgreSQL + Redis (django-redis), concurrency tests included" \
-    JWT_TEST_DB=postgres JWT_TEST_CACHE=redis
+
+echo
+echo "=== pytest: browser end-to-end tests (headless Chromium, demo project)"
+status=0
+.venv/bin/python -m pytest -q -p no:cacheprovider -m e2e tests/e2e "${PYTEST_ARGS[@]}" || status=$?
+# Exit 5 (nothing selected) only when extra arguments filtered every browser test out.
+if [ "$status" -ne 0 ] && ! { [ "$status" -eq 5 ] && [ ${#PYTEST_ARGS[@]} -gt 0 ]; }; then
+    exit "$status"
+fi
