@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import caches
 from django.db import connection
+from django.dispatch import Signal
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -138,16 +140,38 @@ def api_status(access: str) -> int:
     return client.get(reverse("me")).status_code
 
 
+@contextmanager
+def capture(signal: Signal) -> Iterator[list[dict[str, Any]]]:
+    """Collect every sending of ``signal`` in the block: its kwargs plus ``sender``."""
+    calls: list[dict[str, Any]] = []
+
+    def receiver(sender: Any, **kwargs: Any) -> None:
+        calls.append({"sender": sender, **kwargs})
+
+    signal.connect(receiver, weak=False)
+    try:
+        yield calls
+    finally:
+        signal.disconnect(receiver)
+
+
 @pytest.fixture
 def revoked_signals() -> Iterator[list[dict[str, Any]]]:
-    """Every ``session_revoked`` signal sent during the test, as its kwargs."""
+    """Every ``session_revoked`` signal sent during the test."""
     from jwt_cookie_auth.signals import session_revoked
 
-    received: list[dict[str, Any]] = []
+    with capture(session_revoked) as calls:
+        yield calls
 
-    def handler(sender: Any, **kwargs: Any) -> None:
-        received.append(kwargs)
 
-    session_revoked.connect(handler)
-    yield received
-    session_revoked.disconnect(handler)
+def csrf_login(client: Client, user: Any) -> str:
+    """Log in as a browser does: CSRF token from ``session``, then the rotated one back."""
+    token = client.get(reverse("jwt_cookie_auth:session")).json()["csrf_token"]
+    response = client.post(
+        reverse("jwt_cookie_auth:login"),
+        credentials(user),
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=token,
+    )
+    assert response.status_code == 200, response.content
+    return str(response.json()["csrf_token"])

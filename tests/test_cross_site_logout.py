@@ -14,20 +14,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tests.conftest import access_cookie, credentials
+from tests.conftest import access_cookie, csrf_login
 
 ATTACKER = "http://evil.example"
-
-
-def csrf_login(client: Client, user: Any) -> None:
-    token = client.get(reverse("jwt_cookie_auth:session")).json()["csrf_token"]
-    response = client.post(
-        reverse("jwt_cookie_auth:login"),
-        credentials(user),
-        content_type="application/json",
-        HTTP_X_CSRFTOKEN=token,
-    )
-    assert response.status_code == 200
 
 
 def deletes_token_cookies(response: Any) -> bool:

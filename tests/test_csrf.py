@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.models import LoginSession
-from tests.conftest import PASSWORD, access_cookie, credentials, refresh_cookie
+from tests.conftest import PASSWORD, access_cookie, credentials, csrf_login, refresh_cookie
 
 JSON = "application/json"
 ME = "me"
@@ -20,19 +20,6 @@ LOGOUT = "jwt_cookie_auth:logout"
 LOGOUT_ALL = "jwt_cookie_auth:logout_all"
 # Unsafe endpoints that act on the cookie session.
 UNSAFE = [ME, REFRESH, LOGOUT, LOGOUT_ALL]
-
-
-def csrf_login(client: Client, user: Any) -> str:
-    """Bootstrap CSRF from ``session``, log in, and return the (rotated) CSRF token."""
-    token = client.get(reverse("jwt_cookie_auth:session")).json()["csrf_token"]
-    response = client.post(
-        reverse("jwt_cookie_auth:login"),
-        credentials(user),
-        content_type=JSON,
-        HTTP_X_CSRFTOKEN=token,
-    )
-    assert response.status_code == 200, response.content
-    return str(response.json()["csrf_token"])
 
 
 def snapshot(client: Client) -> tuple[Any, ...]:
@@ -302,15 +289,7 @@ def test_get_transparent_refresh_is_the_only_state_change(
 def test_logout_accepts_a_plain_html_form_with_the_csrf_field(user: Any) -> None:
     """A server-rendered logout button (form field csrfmiddlewaretoken) works, no 415."""
     browser = Client(enforce_csrf_checks=True)
-    token = browser.get(reverse("jwt_cookie_auth:session")).json()["csrf_token"]
-    response = browser.post(
-        reverse("jwt_cookie_auth:login"),
-        credentials(user),
-        content_type="application/json",
-        HTTP_X_CSRFTOKEN=token,
-    )
-    assert response.status_code == 200
-    token = response.json()["csrf_token"]
+    token = csrf_login(browser, user)
     response = browser.post(reverse("jwt_cookie_auth:logout"), {"csrfmiddlewaretoken": token})
     assert response.status_code == 204
     assert LoginSession.objects.get().revoked_at is not None

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_login_failed
-from django.dispatch import Signal
 from django.test import Client, override_settings
 from django.urls import reverse
 
@@ -19,7 +16,7 @@ from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.models import LoginSession, RevokeReason
 from jwt_cookie_auth.throttling import LoginFailureThrottle
 from tests.backends import MAGIC_WORD
-from tests.conftest import PASSWORD, credentials, login, make_user, username_for
+from tests.conftest import PASSWORD, capture, credentials, login, make_user, username_for
 
 LOGIN = "jwt_cookie_auth:login"
 EXPIRY_KEYS = ("access_expires_at", "refresh_expires_at", "session_expires_at")
@@ -36,20 +33,6 @@ def token_cookie_names() -> tuple[str, str]:
 
 def sets_no_token_cookie(response: Any) -> bool:
     return not any(name in response.cookies for name in token_cookie_names())
-
-
-@contextmanager
-def capture(signal: Signal) -> Iterator[list[dict[str, Any]]]:
-    calls: list[dict[str, Any]] = []
-
-    def receiver(sender: Any, **kwargs: Any) -> None:
-        calls.append({"sender": sender, **kwargs})
-
-    signal.connect(receiver, weak=False)
-    try:
-        yield calls
-    finally:
-        signal.disconnect(receiver)
 
 
 def csrf_token_from_session(client: Client) -> str:

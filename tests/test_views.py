@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_out
-from django.dispatch import Signal
 from django.test import Client, override_settings
 from django.urls import reverse
 
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.models import LoginSession, RevokeReason
-from tests.conftest import access_cookie, credentials, login, refresh_cookie
+from tests.conftest import access_cookie, capture, credentials, login, refresh_cookie
 
 REFRESH = "jwt_cookie_auth:refresh"
 LOGOUT = "jwt_cookie_auth:logout"
@@ -85,20 +82,6 @@ def session_id(client: Client) -> str:
 
 def is_live(sid: str) -> bool:
     return LoginSession.objects.get(pk=sid).revoked_at is None
-
-
-@contextmanager
-def capture(signal: Signal) -> Iterator[list[dict[str, Any]]]:
-    calls: list[dict[str, Any]] = []
-
-    def receiver(sender: Any, **kwargs: Any) -> None:
-        calls.append(kwargs)
-
-    signal.connect(receiver, weak=False)
-    try:
-        yield calls
-    finally:
-        signal.disconnect(receiver)
 
 
 # --- refresh ----------------------------------------------------------------------------
