@@ -63,19 +63,16 @@ class ForceLogoutAdminMixin:
 def attach_force_logout(site: admin.AdminSite | None = None) -> bool:
     """Mix the action into the registered user admin; return whether one was found."""
     site = site or admin.site
-    model_admin = site.get_model_admin(get_user_model()) if _user_admin_registered(site) else None
-    if model_admin is None:
+    user_model = get_user_model()
+    if not site.is_registered(user_model):
         return False
+    model_admin = site.get_model_admin(user_model)
     if not isinstance(model_admin, ForceLogoutAdminMixin):
         cls = type(model_admin)
         model_admin.__class__ = type(
             cls.__name__, (ForceLogoutAdminMixin, cls), {"__module__": cls.__module__}
         )
     return True
-
-
-def _user_admin_registered(site: admin.AdminSite) -> bool:
-    return site.is_registered(get_user_model())
 
 
 def _attach_on_first_request(**kwargs: Any) -> None:

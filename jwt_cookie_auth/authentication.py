@@ -32,15 +32,32 @@ logger = logging.getLogger("jwt_cookie_auth")
 BEARER = b"bearer"
 
 
+def bearer_token(request: Request) -> str | None:
+    """Return the token of an ``Authorization: Bearer`` header.
+
+    None when the request has no Bearer header at all; ``""`` when it has one that is
+    malformed (no token, extra parts, non-ASCII), which must fail, not fall back.
+    """
+    parts = get_authorization_header(request).split()
+    if not parts or parts[0].lower() != BEARER:
+        return None
+    if len(parts) != 2:
+        return ""
+    try:
+        return parts[1].decode("ascii")
+    except UnicodeDecodeError:
+        return ""
+
+
 class JWTCookieAuthentication(BaseAuthentication):
     """Authenticate with the access cookie (CSRF-checked) or a Bearer token."""
 
     www_authenticate_realm = "api"
 
     def authenticate(self, request: Request) -> tuple[Any, tokens.Claims] | None:
-        header = get_authorization_header(request).split()
-        if header and header[0].lower() == BEARER:
-            return self._authenticate_bearer(header)
+        bearer = bearer_token(request)
+        if bearer is not None:
+            return self._authenticate_bearer(bearer)
         state = resolve(request._request)
         if state.user is None:
             if state.error is not None:
@@ -50,13 +67,12 @@ class JWTCookieAuthentication(BaseAuthentication):
         assert state.claims is not None
         return state.user, state.claims
 
-    def _authenticate_bearer(self, header: list[bytes]) -> tuple[Any, tokens.Claims]:
-        if len(header) != 2:
+    def _authenticate_bearer(self, token: str) -> tuple[Any, tokens.Claims]:
+        if not token:
             raise exceptions.AuthenticationFailed(_("Invalid Authorization header."))
         try:
-            token = header[1].decode("ascii")
             return authenticate_access_token(token)
-        except (UnicodeDecodeError, tokens.TokenError) as exc:
+        except tokens.TokenError as exc:
             logger.debug("Bearer token refused: %s", exc)
             raise exceptions.AuthenticationFailed(_("Invalid or expired token.")) from None
 

@@ -24,8 +24,12 @@ class IssuedTokens:
     session: LoginSession
     access: str
     refresh: str
-    access_expires_at: datetime
+    access_claims: tokens.Claims
     refresh_expires_at: datetime
+
+    @property
+    def access_expires_at(self) -> datetime:
+        return self.access_claims.expires_at
 
     @property
     def persistent(self) -> bool:
@@ -69,7 +73,7 @@ def issue_tokens(session: LoginSession, now: datetime) -> IssuedTokens:
     """
     sub, sid = str(session.user_id), str(session.pk)
     access_expires_at = min(now + app_settings.ACCESS_TOKEN_LIFETIME, session.expires_at)
-    access = tokens.encode(
+    access, access_claims = tokens.mint(
         tokens.ACCESS,
         sub=sub,
         sid=sid,
@@ -85,7 +89,7 @@ def issue_tokens(session: LoginSession, now: datetime) -> IssuedTokens:
         issued_at=session.refresh_issued_at,
         expires_at=session.expires_at,
     )
-    return IssuedTokens(session, access, refresh, access_expires_at, session.expires_at)
+    return IssuedTokens(session, access, refresh, access_claims, session.expires_at)
 
 
 def start_session(request: HttpRequest, user: Any, *, persistent: bool = True) -> IssuedTokens:

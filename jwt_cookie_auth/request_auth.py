@@ -94,8 +94,7 @@ def _resolve(request: HttpRequest) -> CookieAuth:
 def _renew(request: HttpRequest, refresh: str) -> CookieAuth:
     try:
         issued = rotation.rotate(refresh, request)
-        claims = tokens.decode(issued.access, tokens.ACCESS)
     except (tokens.TokenError, rotation.RefreshRejected) as exc:
         logger.debug("Transparent refresh refused: %s", exc)
         return CookieAuth(error=str(exc), clear_cookies=True)
-    return CookieAuth(user=issued.session.user, claims=claims, issued=issued)
+    return CookieAuth(user=issued.session.user, claims=issued.access_claims, issued=issued)

@@ -95,7 +95,23 @@ def encode(
     issued_at: datetime,
     expires_at: datetime,
 ) -> str:
-    """Return a signed token of ``token_type``.
+    """Return a signed token of ``token_type``."""
+    token, _ = mint(
+        token_type, sub=sub, sid=sid, jti=jti, issued_at=issued_at, expires_at=expires_at
+    )
+    return token
+
+
+def mint(
+    token_type: TokenType,
+    *,
+    sub: str,
+    sid: str,
+    jti: str,
+    issued_at: datetime,
+    expires_at: datetime,
+) -> tuple[str, Claims]:
+    """Return a signed token of ``token_type`` and its claims (no need to decode it).
 
     Deterministic for HMAC, RSA and EdDSA keys: the same claims give the same token,
     which is how the rotation grace period re-serves an already issued successor
@@ -114,12 +130,14 @@ def encode(
         payload["iss"] = app_settings.ISSUER
     if app_settings.AUDIENCE is not None:
         payload["aud"] = app_settings.AUDIENCE
-    return jwt.encode(
+    token = jwt.encode(
         payload,
         keyset.signing_key,
         algorithm=keyset.algorithm,
         headers={"typ": TYP_HEADERS[token_type], "kid": keyset.kid},
     )
+    claims = Claims(token_type, sub, sid, jti, payload["iat"], payload["exp"], payload)
+    return token, claims
 
 
 # Time claims are checked in _check_claims against the injectable clock.
@@ -177,11 +195,9 @@ def _unverified_header(token: str) -> dict[str, Any]:
     than ``jwt.get_unverified_header``, which parses every segment) halves the
     parsing work per token.
     """
-    segment = token.partition(".")[0]
     try:
-        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    # RecursionError: deeply nested JSON (PyJWT guards its own json.loads the same way).
-    except (ValueError, TypeError, RecursionError, binascii.Error) as exc:
+        header = _unverified_segment(token.partition(".")[0])
+    except SEGMENT_ERRORS as exc:
         raise InvalidToken(f"malformed token: {exc}") from None
     if not isinstance(header, dict):
         raise InvalidToken("malformed token: the header is not a JSON object")
@@ -222,10 +238,16 @@ def seems_expired(token: str) -> bool:
     if len(token) > MAX_TOKEN_LENGTH:
         return True
     try:
-        segment = token.split(".")[1]
-        payload = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-        exp = payload["exp"]
+        exp = _unverified_segment(token.split(".")[1])["exp"]
         return not _is_int(exp) or exp <= clock.now().timestamp()
-    # RecursionError: deeply nested JSON (PyJWT guards its own json.loads the same way).
-    except (IndexError, KeyError, TypeError, ValueError, RecursionError, binascii.Error):
+    except (IndexError, KeyError, *SEGMENT_ERRORS):
         return True
+
+
+# RecursionError: deeply nested JSON (PyJWT guards its own json.loads the same way).
+SEGMENT_ERRORS = (ValueError, TypeError, RecursionError, binascii.Error)
+
+
+def _unverified_segment(segment: str) -> Any:
+    """Return the JSON of one base64url segment, unverified; raise SEGMENT_ERRORS."""
+    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))

@@ -17,7 +17,6 @@ from django.middleware.csrf import get_token, rotate_token
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, generics, status
-from rest_framework.authentication import get_authorization_header
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -26,7 +25,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from jwt_cookie_auth import clock, revocation, rotation, tokens
-from jwt_cookie_auth.authentication import JWTCookieAuthentication
+from jwt_cookie_auth.authentication import JWTCookieAuthentication, bearer_token
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.cookies import delete_token_cookies, mark_private, set_token_cookies
 from jwt_cookie_auth.csrf import enforce_csrf
@@ -54,13 +53,8 @@ def exempt_from_auto_refresh(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _bearer_token(request: Request) -> str | None:
-    parts = get_authorization_header(request).split()
-    if len(parts) == 2 and parts[0].lower() == b"bearer":
-        try:
-            return parts[1].decode("ascii")
-        except UnicodeDecodeError:
-            return None
-    return None
+    # A malformed Bearer header counts as none here: the CSRF check then applies.
+    return bearer_token(request) or None
 
 
 def _has_token_cookie(request: Request) -> bool:

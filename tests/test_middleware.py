@@ -359,3 +359,35 @@ def test_missing_authentication_middleware_is_improperly_configured(
     get = async_to_sync(client.get) if client_class is AsyncClient else client.get
     with pytest.raises(ImproperlyConfigured, match="AuthenticationMiddleware"):
         get(reverse("whoami"))
+
+
+def count_decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the token type of every full token verification."""
+    calls: list[str] = []
+    original = tokens.decode
+
+    def counting(token: Any, expected_type: Any, **kwargs: Any) -> Any:
+        calls.append(expected_type)
+        return original(token, expected_type, **kwargs)
+
+    monkeypatch.setattr(tokens, "decode", counting)
+    return calls
+
+
+def test_each_token_is_verified_once_per_request(
+    logged_in: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Middleware, process_view and the DRF class share one verification."""
+    calls = count_decodes(monkeypatch)
+    assert logged_in.get(reverse("me")).status_code == 200
+    assert calls == ["access"]
+
+
+def test_transparent_refresh_does_not_decode_what_it_just_minted(
+    clock: Any, logged_in: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Expired access + refresh: one try of the access token, one of the refresh token."""
+    clock.advance(minutes=6)
+    calls = count_decodes(monkeypatch)
+    assert logged_in.get(reverse("me")).status_code == 200
+    assert calls == ["access", "refresh"]
