@@ -22,15 +22,15 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from django.core.cache import BaseCache, caches
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
-from jwt_cookie_auth import clock
+from jwt_cookie_auth import clock, overlap
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.models import LoginSession, RevokeReason
 from jwt_cookie_auth.signals import session_revoked
@@ -40,6 +40,8 @@ logger = logging.getLogger("jwt_cookie_auth")
 LIVE = 1
 REVOKED = 0
 KEY_PREFIX = "jwt_cookie_auth:session:"
+
+T = TypeVar("T")
 
 
 def get_cache() -> BaseCache:
@@ -84,12 +86,42 @@ def lookup(session_id: str, extra_key: str | None = None) -> tuple[bool, Any]:
         logger.warning("Revocation cache unavailable; asking the database.", exc_info=True)
         return not _live_in_database(session_id), None
     extra = values.get(extra_key) if extra_key else None
-    state = values.get(key)
+    return _is_revoked(values.get(key), cache, key, session_id), extra
+
+
+def lookup_during(session_id: str, work: Callable[[], T]) -> tuple[bool, T | None]:
+    """Return (is the session revoked, ``work()``), running ``work`` while the cache answers.
+
+    With django-redis the marker's ``MGET`` is sent first, ``work`` (the user query)
+    runs while Redis answers, and the reply is read afterwards (``overlap``): the
+    revocation check costs no waiting. With any other cache the check comes first and
+    ``work`` runs only for a live session (None otherwise). Same answer as ``lookup``.
+    """
+    key = cache_key(session_id)
+    cache = get_cache()
+    pending = overlap.send_get_many(cache, [key])
+    if pending is None:
+        revoked = lookup(session_id)[0]
+        return revoked, None if revoked else work()
+    try:
+        result = work()
+    except BaseException:
+        pending.abandon()
+        raise
+    try:
+        values = pending.read()
+    except Exception:
+        logger.warning("Revocation cache unavailable; asking the database.", exc_info=True)
+        return not _live_in_database(session_id), result
+    return _is_revoked(values.get(key), cache, key, session_id), result
+
+
+def _is_revoked(state: Any, cache: BaseCache, key: str, session_id: str) -> bool:
     if state == LIVE:
-        return False, extra
+        return False
     if state == REVOKED:
-        return True, extra
-    return not _fill(cache, key, session_id), extra
+        return True
+    return not _fill(cache, key, session_id)
 
 
 def _fill(cache: BaseCache, key: str, session_id: str) -> bool:

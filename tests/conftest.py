@@ -30,6 +30,25 @@ def on_redis() -> bool:
     return "redis" in settings.CACHES["default"]["BACKEND"].lower()
 
 
+@contextmanager
+def redis_commands() -> Iterator[list[tuple[Any, ...]]]:
+    """Record every command redis-py sends (one entry per round trip, pipelines aside)."""
+    from redis.connection import Connection
+
+    sent: list[tuple[Any, ...]] = []
+    real = Connection.send_command
+
+    def spy(self: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(tuple(a.encode() if isinstance(a, str) else a for a in args))
+        return real(self, *args, **kwargs)
+
+    Connection.send_command = spy  # type: ignore[method-assign]
+    try:
+        yield sent
+    finally:
+        Connection.send_command = real  # type: ignore[method-assign]
+
+
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     """Tests marked ``postgres`` run in the PostgreSQL pass only (make test runs both)."""
     if os.environ.get("JWT_TEST_DB") == "postgres":

@@ -113,7 +113,10 @@ def test_signed_claims_of_any_shape_never_500_and_never_impersonate(
     check()
 
 
-cookie_names = st.sampled_from(["jwt_access", "jwt_refresh", "csrftoken", "sessionid", "x"])
+# Not "sessionid": Django's database session engine sends a session key containing NUL
+# to PostgreSQL, which refuses it with a DataError (a 500 from Django itself, with or
+# without this package; seen with header 'sessionid=0000000\x00').
+cookie_names = st.sampled_from(["jwt_access", "jwt_refresh", "csrftoken", "x"])
 cookie_values = st.text(
     alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=200
 ) | st.text(max_size=50)

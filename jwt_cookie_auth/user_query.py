@@ -1,0 +1,126 @@
+"""The per-request user query, with its SQL built once per process instead of per request.
+
+``Model._default_manager.get(pk=...)`` builds, compiles and quotes the same SELECT on
+every request; on the benchmark machine that Python work costs as much as the database
+round trip itself. Here the SQL comes from the ORM once (``QuerySet.query``), and each
+request only executes it:
+
+- where the database returns every column as the Python value the field expects (no
+  converters: PostgreSQL with Django's own field types), the row goes straight to
+  ``Model.from_db``, as the ORM itself would do;
+- elsewhere (SQLite datetimes and booleans, custom fields with ``from_db_value``),
+  ``Manager.raw`` runs the same SQL and applies the conversions.
+
+Only plain default managers are prepared: one whose queryset adds filters, joins,
+annotations or deferred fields (compared through its SQL against the base manager's)
+keeps the ORM ``get``, so a custom manager's rules are never bypassed.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import connections, router
+from django.db.models import Model
+
+# Any value of the primary key's type would do (within every integer column's range,
+# or the ORM compiles an empty query); it is replaced on every execution.
+_PLACEHOLDER_INT = 987_654_321
+
+
+@dataclass(frozen=True)
+class PreparedQuery:
+    sql: str
+    pk_index: int
+    params: tuple[Any, ...]
+    field_names: tuple[str, ...]
+    needs_conversion: bool
+    # An integer key outside the column's range matches no row (as in the ORM, which
+    # compiles such a lookup to an empty result) instead of reaching the database,
+    # where it would be an error.
+    pk_range: tuple[int, int] | None
+
+    def in_range(self, pk: Any) -> bool:
+        if self.pk_range is None:
+            return True
+        low, high = self.pk_range
+        return bool(low <= pk <= high)
+
+    def params_for(self, pk: Any) -> list[Any]:
+        params = list(self.params)
+        params[self.pk_index] = pk
+        return params
+
+
+def _placeholder(model: type[Model]) -> Any:
+    pk = model._meta.pk
+    assert pk is not None
+    internal = pk.get_internal_type()
+    if internal in {"AutoField", "BigAutoField", "IntegerField", "BigIntegerField"}:
+        return _PLACEHOLDER_INT
+    if internal == "UUIDField":
+        return uuid.UUID(int=_PLACEHOLDER_INT)
+    return None  # other primary keys (strings, small integers): keep the ORM
+
+
+@functools.cache
+def prepare(model: type[Model], alias: str) -> PreparedQuery | None:
+    """Build the SELECT of one user by primary key for ``alias``, or None to use the ORM."""
+    manager = model._default_manager
+    default_sql = str(manager.all().query)
+    if default_sql != str(model._base_manager.all().query):
+        return None  # the default manager filters, joins or defers: let it do so
+    placeholder = _placeholder(model)
+    if placeholder is None:
+        return None
+    connection = connections[alias]
+    queryset = manager.filter(pk=placeholder)
+    sql, params = queryset.query.get_compiler(using=alias).as_sql()
+    prepped = model._meta.pk.get_db_prep_value(placeholder, connection)
+    matches = [i for i, value in enumerate(params) if value == prepped]
+    fields = model._meta.concrete_fields
+    if len(matches) != 1 or model._meta.parents:
+        return None
+    pk_type = model._meta.pk.get_internal_type()
+    pk_range = None if pk_type == "UUIDField" else connection.ops.integer_field_range(pk_type)
+    return PreparedQuery(
+        sql=sql,
+        pk_index=matches[0],
+        params=tuple(params),
+        field_names=tuple(f.attname for f in fields),
+        needs_conversion=any(
+            connection.ops.get_db_converters(f.get_col(model._meta.db_table))
+            or f.get_db_converters(connection)
+            for f in fields
+        ),
+        pk_range=pk_range,
+    )
+
+
+def get_by_pk(model: type[Model], pk: Any) -> Any:
+    """Return the instance with primary key ``pk`` or None, like ``get`` without the build.
+
+    ``pk`` must already be a valid Python value of the primary key (``to_python``).
+    """
+    alias = router.db_for_read(model)
+    prepared = prepare(model, alias)
+    if prepared is None:
+        try:
+            return model._default_manager.db_manager(alias).get(pk=pk)
+        except ObjectDoesNotExist:
+            return None
+    if not prepared.in_range(pk):
+        return None
+    params = prepared.params_for(model._meta.pk.get_db_prep_value(pk, connections[alias]))
+    if prepared.needs_conversion:
+        return next(iter(model._default_manager.db_manager(alias).raw(prepared.sql, params)), None)
+    with connections[alias].cursor() as cursor:
+        cursor.execute(prepared.sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return model.from_db(alias, list(prepared.field_names), row)
