@@ -5,7 +5,7 @@ here, once per request (the result is kept on the request).
 
 - Default: one cache ``get`` for revocation and one SQL query for the user. With
   django-redis the two overlap (``overlap``): the user query runs while Redis answers.
-  The query's SQL is built once per process (``user_query``).
+  The query's SQL is built once per process (``pk_lookup``).
 - ``CACHE_USERS``: the user object comes from the cache in the same round trip as the
   revocation marker (``get_many``): no SQL at all with a warm cache. A user row that
   changes is dropped from the cache on save, so a stale copy lives at most
@@ -21,7 +21,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
-from jwt_cookie_auth import revocation, tokens, user_query
+from jwt_cookie_auth import pk_lookup, revocation, tokens
 from jwt_cookie_auth.conf import app_settings
 
 logger = logging.getLogger("jwt_cookie_auth")
@@ -51,7 +51,7 @@ def find_active_user(user_id: str) -> Any:
     user_model = get_user_model()
     try:
         pk = user_model._meta.pk.to_python(user_id)
-        user = user_query.get_by_pk(user_model, pk)
+        user = pk_lookup.get_by_pk(user_model, pk)
     except (ValidationError, ValueError, TypeError, OverflowError):
         return None
     if user is None or not getattr(user, "is_active", True):

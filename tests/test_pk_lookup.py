@@ -1,4 +1,4 @@
-"""The per-request user query built once (``user_query``): same user as the ORM's ``get``.
+"""Primary-key lookups built once (``pk_lookup``): the same row as the ORM's ``get``.
 
 Runs in every pass: SQLite (values converted through ``Manager.raw``), PostgreSQL
 (rows straight to ``Model.from_db``) and the custom user model (UUID primary key).
@@ -14,7 +14,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from jwt_cookie_auth import user_query
+from jwt_cookie_auth import pk_lookup
 from tests.conftest import make_user, on_postgres
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +30,7 @@ def test_same_user_as_the_orm_in_one_query() -> None:
     user.save()
     model = get_user_model()
     with CaptureQueriesContext(connection) as queries:
-        loaded = user_query.get_by_pk(model, user.pk)
+        loaded = pk_lookup.get_by_pk(model, user.pk)
     assert len(queries) == 1
     assert fields_of(loaded) == fields_of(model._default_manager.get(pk=user.pk))
     assert loaded._state.db == DEFAULT_DB_ALIAS
@@ -42,9 +42,9 @@ def test_same_user_as_the_orm_in_one_query() -> None:
 
 def test_the_sql_is_prepared_once_and_converted_only_where_needed() -> None:
     model = get_user_model()
-    prepared = user_query.prepare(model, DEFAULT_DB_ALIAS)
+    prepared = pk_lookup.prepare(model, DEFAULT_DB_ALIAS)
     assert prepared is not None
-    assert prepared is user_query.prepare(model, DEFAULT_DB_ALIAS)
+    assert prepared is pk_lookup.prepare(model, DEFAULT_DB_ALIAS)
     # PostgreSQL returns Python values already; SQLite needs its datetime converters.
     assert prepared.needs_conversion is not on_postgres()
 
@@ -61,7 +61,7 @@ def test_missing_and_out_of_range_keys_find_nobody() -> None:
         missing = [user.pk + 1000, 2**63, -(2**63) - 1, 2**200]
     with transaction.atomic():
         for pk in missing:
-            assert user_query.get_by_pk(model, pk) is None
+            assert pk_lookup.get_by_pk(model, pk) is None
         # No database error was raised and swallowed: the transaction is still usable.
         assert model._default_manager.filter(pk=user.pk).exists()
 
@@ -82,6 +82,6 @@ def test_a_filtering_default_manager_keeps_the_orm() -> None:
             app_label = base._meta.app_label
 
     staff, plain = make_user("sam", is_staff=True), make_user("pat")
-    assert user_query.prepare(StaffUser, DEFAULT_DB_ALIAS) is None
-    assert user_query.get_by_pk(StaffUser, staff.pk).pk == staff.pk
-    assert user_query.get_by_pk(StaffUser, plain.pk) is None
+    assert pk_lookup.prepare(StaffUser, DEFAULT_DB_ALIAS) is None
+    assert pk_lookup.get_by_pk(StaffUser, staff.pk).pk == staff.pk
+    assert pk_lookup.get_by_pk(StaffUser, plain.pk) is None

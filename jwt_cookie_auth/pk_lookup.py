@@ -1,9 +1,10 @@
-"""The per-request user query, with its SQL built once per process instead of per request.
+"""Primary-key lookups on the hot paths, with their SQL built once per process.
 
-``Model._default_manager.get(pk=...)`` builds, compiles and quotes the same SELECT on
-every request; on the benchmark machine that Python work costs as much as the database
+The user of every request and the session row of every refresh are fetched by primary
+key. ``Model._default_manager.get(pk=...)`` builds, compiles and quotes the same SELECT
+each time; on the benchmark machine that Python work costs as much as the database
 round trip itself. Here the SQL comes from the ORM once (``QuerySet.query``), and each
-request only executes it:
+call only executes it:
 
 - where the database returns every column as the Python value the field expects (no
   converters: PostgreSQL with Django's own field types), the row goes straight to
@@ -13,7 +14,8 @@ request only executes it:
 
 Only plain default managers are prepared: one whose queryset adds filters, joins,
 annotations or deferred fields (compared through its SQL against the base manager's)
-keeps the ORM ``get``, so a custom manager's rules are never bypassed.
+keeps the ORM ``get``, so a custom manager's rules are never bypassed; so do models
+with multi-table inheritance and keys other than integers and UUIDs.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ def _placeholder(model: type[Model]) -> Any:
 
 @functools.cache
 def prepare(model: type[Model], alias: str) -> PreparedQuery | None:
-    """Build the SELECT of one user by primary key for ``alias``, or None to use the ORM."""
+    """Build the SELECT of one row by primary key for ``alias``, or None to use the ORM."""
     manager = model._default_manager
     default_sql = str(manager.all().query)
     if default_sql != str(model._base_manager.all().query):
