@@ -59,7 +59,8 @@ class PendingGetMany:
             self._pool.release(self._connection)
 
 
-def _default_client(cache: BaseCache) -> Any:
+def default_client(cache: BaseCache) -> Any:
+    """django-redis's ``DefaultClient`` behind ``cache``, or None for any other cache."""
     try:
         from django_redis.client import DefaultClient  # type: ignore[import-untyped]
     except ImportError:
@@ -80,7 +81,7 @@ def _get_connection_takes_command(pool_type: Any) -> bool:
 
 def send_get_many(cache: BaseCache, keys: Sequence[str]) -> PendingGetMany | None:
     """Send ``MGET`` of ``keys`` and return the pending reply, or None (use the cache API)."""
-    client = _default_client(cache)
+    client = default_client(cache)
     if client is None:
         return None
     try:

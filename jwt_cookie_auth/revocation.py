@@ -30,7 +30,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
-from jwt_cookie_auth import clock, overlap
+from jwt_cookie_auth import clock, overlap, redis_bulk
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.models import LoginSession, RevokeReason
 from jwt_cookie_auth.signals import session_revoked
@@ -143,8 +143,11 @@ def mark_revoked(session_ids: Iterable[Any]) -> None:
     markers = {cache_key(sid): REVOKED for sid in session_ids}
     if not markers:
         return
+    cache = get_cache()
+    if redis_bulk.set_all(cache, list(markers), REVOKED, _revoked_timeout()):
+        return
     try:
-        get_cache().set_many(markers, timeout=_revoked_timeout())
+        cache.set_many(markers, timeout=_revoked_timeout())
     except Exception:
         # The database already says revoked; a stale "live" marker expires within
         # REVOCATION_CACHE_TIMEOUT.

@@ -1,4 +1,5 @@
-"""The revocation check overlapped with the user query (``overlap``, django-redis).
+"""django-redis fast paths: the revocation check overlapped with the user query
+(``overlap``) and revocation markers written by a script (``redis_bulk``).
 
 Each test runs against a private redis-server (tests/servers.py), so these run in every
 pass of ``make test``, not only the Redis one. What matters is what a request gets:
@@ -17,7 +18,7 @@ from django.core.cache import caches
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
-from jwt_cookie_auth import identity, overlap, revocation
+from jwt_cookie_auth import identity, overlap, redis_bulk, revocation
 from jwt_cookie_auth.issuing import start_session
 from jwt_cookie_auth.models import RevokeReason
 from tests.conftest import login, make_user, redis_commands
@@ -144,3 +145,47 @@ def test_deactivated_user_is_refused_with_the_overlap(redis: RedisServer, client
     type(user)._default_manager.filter(pk=user.pk).update(is_active=False)  # no signals
     assert client.get(reverse("me")).status_code == 401
     assert identity.find_active_user(str(user.pk)) is None
+
+
+# --- Bulk marker writes (redis_bulk) -----------------------------------------------------
+
+
+def test_bulk_markers_read_back_as_revoked_with_their_expiry(redis: RedisServer) -> None:
+    cache = caches["default"]
+    keys = [revocation.cache_key(f"session-{i}") for i in range(2500)]
+    with redis_commands() as sent:
+        assert redis_bulk.set_all(cache, keys, revocation.REVOKED, 120)
+    assert [c[0] for c in sent if c[0] in {b"EVALSHA", b"EVAL"}].count(b"EVALSHA") >= 3
+    values = cache.get_many(keys)
+    assert len(values) == len(keys)
+    assert set(values.values()) == {revocation.REVOKED}
+    assert 110 <= cache.ttl(keys[0]) <= 120
+    assert 110 <= cache.ttl(keys[-1]) <= 120
+
+
+def test_a_failed_script_falls_back_to_set_many(
+    redis: RedisServer, user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = Client()
+    login(client, user)
+    assert client.get(reverse("me")).status_code == 200  # a "live" marker is cached
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("NOSCRIPT and no way to load it")
+
+    from redis.commands.core import Script
+
+    monkeypatch.setattr(Script, "__call__", refuse)
+    revocation.revoke_user_sessions([user.pk], RevokeReason.ADMIN)
+    assert client.get(reverse("me")).status_code == 401
+
+
+def test_force_logout_of_many_sessions_ends_each_one(redis: RedisServer, user: Any) -> None:
+    clients = []
+    for _ in range(5):
+        client = Client()
+        login(client, user)
+        assert client.get(reverse("me")).status_code == 200
+        clients.append(client)
+    revocation.revoke_user_sessions([user.pk], RevokeReason.ADMIN)
+    assert [c.get(reverse("me")).status_code for c in clients] == [401] * 5
