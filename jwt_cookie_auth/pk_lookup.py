@@ -58,37 +58,34 @@ class PreparedQuery:
         return params
 
 
-def _placeholder(model: type[Model]) -> Any:
-    pk = model._meta.pk
-    assert pk is not None
-    internal = pk.get_internal_type()
-    if internal in {"AutoField", "BigAutoField", "IntegerField", "BigIntegerField"}:
+def _placeholder(pk_type: str) -> Any:
+    """A value of the key's type, or None for key types left to the ORM."""
+    if pk_type in {"AutoField", "BigAutoField", "IntegerField", "BigIntegerField"}:
         return _PLACEHOLDER_INT
-    if internal == "UUIDField":
+    if pk_type == "UUIDField":
         return uuid.UUID(int=_PLACEHOLDER_INT)
-    return None  # other primary keys (strings, small integers): keep the ORM
+    return None  # strings, small integers, ...
 
 
 @functools.cache
 def prepare(model: type[Model], alias: str) -> PreparedQuery | None:
     """Build the SELECT of one row by primary key for ``alias``, or None to use the ORM."""
+    pk = model._meta.pk
+    assert pk is not None
+    pk_type = pk.get_internal_type()
+    placeholder = _placeholder(pk_type)
+    if placeholder is None or model._meta.parents:
+        return None
     manager = model._default_manager
-    default_sql = str(manager.all().query)
-    if default_sql != str(model._base_manager.all().query):
+    if str(manager.all().query) != str(model._base_manager.all().query):
         return None  # the default manager filters, joins or defers: let it do so
-    placeholder = _placeholder(model)
-    if placeholder is None:
-        return None
     connection = connections[alias]
-    queryset = manager.filter(pk=placeholder)
-    sql, params = queryset.query.get_compiler(using=alias).as_sql()
-    prepped = model._meta.pk.get_db_prep_value(placeholder, connection)
+    sql, params = manager.filter(pk=placeholder).query.get_compiler(using=alias).as_sql()
+    prepped = pk.get_db_prep_value(placeholder, connection)
     matches = [i for i, value in enumerate(params) if value == prepped]
-    fields = model._meta.concrete_fields
-    if len(matches) != 1 or model._meta.parents:
+    if len(matches) != 1:
         return None
-    pk_type = model._meta.pk.get_internal_type()
-    pk_range = None if pk_type == "UUIDField" else connection.ops.integer_field_range(pk_type)
+    fields = model._meta.concrete_fields
     return PreparedQuery(
         sql=sql,
         pk_index=matches[0],
@@ -99,7 +96,7 @@ def prepare(model: type[Model], alias: str) -> PreparedQuery | None:
             or f.get_db_converters(connection)
             for f in fields
         ),
-        pk_range=pk_range,
+        pk_range=None if pk_type == "UUIDField" else connection.ops.integer_field_range(pk_type),
     )
 
 

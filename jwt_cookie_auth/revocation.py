@@ -101,7 +101,7 @@ def lookup_during(session_id: str, work: Callable[[], T]) -> tuple[bool, T | Non
     cache = get_cache()
     pending = overlap.send_get_many(cache, [key])
     if pending is None:
-        revoked = lookup(session_id)[0]
+        revoked = is_session_revoked(session_id)
         return revoked, None if revoked else work()
     try:
         result = work()
@@ -143,11 +143,11 @@ def mark_revoked(session_ids: Iterable[Any]) -> None:
     markers = {cache_key(sid): REVOKED for sid in session_ids}
     if not markers:
         return
-    cache = get_cache()
-    if redis_bulk.set_all(cache, list(markers), REVOKED, _revoked_timeout()):
+    cache, timeout = get_cache(), _revoked_timeout()
+    if redis_bulk.set_all(cache, list(markers), REVOKED, timeout):
         return
     try:
-        cache.set_many(markers, timeout=_revoked_timeout())
+        cache.set_many(markers, timeout=timeout)
     except Exception:
         # The database already says revoked; a stale "live" marker expires within
         # REVOCATION_CACHE_TIMEOUT.

@@ -55,9 +55,12 @@ def _load(session_id: uuid.UUID) -> LoginSession | None:
     process, which costs less than building the JOIN through the ORM on every refresh.
     """
     session: LoginSession | None = pk_lookup.get_by_pk(LoginSession, session_id)
-    if session is not None:
-        # None for a user deleted meanwhile: _check refuses it.
-        session.user = pk_lookup.get_by_pk(get_user_model(), session.user_id)
+    if session is None:
+        return None
+    user = pk_lookup.get_by_pk(get_user_model(), session.user_id)
+    if user is None:
+        return None  # the user was deleted between the two reads: no session left
+    session.user = user
     return session
 
 
@@ -68,7 +71,7 @@ def _check(session: LoginSession | None, claims: tokens.Claims, now: datetime) -
         raise RefreshRejected(f"session revoked ({session.revoke_reason})")
     if str(session.user_id) != claims.sub:
         raise RefreshRejected("subject does not own the session")
-    if session.user is None or not getattr(session.user, "is_active", True):
+    if not getattr(session.user, "is_active", True):
         raise RefreshRejected("inactive user")
     if now >= session.absolute_expires_at or now >= session.expires_at:
         raise RefreshRejected("session expired")

@@ -155,7 +155,8 @@ def test_bulk_markers_read_back_as_revoked_with_their_expiry(redis: RedisServer)
     keys = [revocation.cache_key(f"session-{i}") for i in range(2500)]
     with redis_commands() as sent:
         assert redis_bulk.set_all(cache, keys, revocation.REVOKED, 120)
-    assert [c[0] for c in sent if c[0] in {b"EVALSHA", b"EVAL"}].count(b"EVALSHA") >= 3
+    # Three chunks (a first EVALSHA may be refused with NOSCRIPT, then retried).
+    assert sum(command[0] == b"EVALSHA" for command in sent) >= 3
     values = cache.get_many(keys)
     assert len(values) == len(keys)
     assert set(values.values()) == {revocation.REVOKED}

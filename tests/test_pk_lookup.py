@@ -85,3 +85,16 @@ def test_a_filtering_default_manager_keeps_the_orm() -> None:
     assert pk_lookup.prepare(StaffUser, DEFAULT_DB_ALIAS) is None
     assert pk_lookup.get_by_pk(StaffUser, staff.pk).pk == staff.pk
     assert pk_lookup.get_by_pk(StaffUser, plain.pk) is None
+
+
+def test_other_key_types_keep_the_orm() -> None:
+    """A string primary key (Django's own session model) is fetched through ``get``."""
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+
+    store = SessionStore()
+    store["k"] = "v"
+    store.save()
+    assert pk_lookup.prepare(Session, DEFAULT_DB_ALIAS) is None
+    assert pk_lookup.get_by_pk(Session, store.session_key).session_key == store.session_key
+    assert pk_lookup.get_by_pk(Session, "no-such-session-key") is None

@@ -22,7 +22,7 @@ from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from jwt_cookie_auth import rotation, tokens
+from jwt_cookie_auth import pk_lookup, rotation, tokens
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.models import BlacklistedToken, LoginSession, RevokeReason
 from jwt_cookie_auth.signals import refresh_token_reused, session_revoked
@@ -479,6 +479,24 @@ def test_rotate_refuses_subject_that_does_not_own_session(
         rotation.rotate(forged, rf_request())
     assert not isinstance(excinfo.value, rotation.RefreshReuseDetected)
     assert session_of(r0).revoked_at is None
+
+
+def test_rotate_treats_a_user_deleted_between_the_two_reads_as_no_session(
+    logged_in_tokens: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The session row is read, then the user row is gone: refused, nothing rotated."""
+    _, r0 = logged_in_tokens
+    user_model = get_user_model()
+    real = pk_lookup.get_by_pk
+
+    def user_gone(model: Any, pk: Any) -> Any:
+        return None if model is user_model else real(model, pk)
+
+    monkeypatch.setattr(pk_lookup, "get_by_pk", user_gone)
+    with pytest.raises(rotation.RefreshRejected, match="unknown session"):
+        rotation.rotate(r0, rf_request())
+    monkeypatch.undo()
+    assert session_of(r0).refresh_jti == claims(r0).jti
 
 
 @pytest.mark.parametrize("sid", ["not-a-uuid", "00000000-0000-0000-0000-000000000000"])
