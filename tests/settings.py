@@ -6,6 +6,8 @@ Environment switches, so one suite runs against every backend:
 - ``JWT_TEST_CACHE=redis``: django-redis on 127.0.0.1:6379 (else local memory).
 - ``JWT_TEST_USER_MODEL=custom``: a user model with a UUID primary key and an email
   ``USERNAME_FIELD`` (else ``django.contrib.auth.models.User``).
+- ``JWT_TEST_DB_NAME``: the PostgreSQL database name (its test database gets Django's
+  ``test_`` prefix), so two PostgreSQL passes can run side by side.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ if os.environ.get("JWT_TEST_DB") == "postgres":
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.postgresql",
-            "NAME": "jwt_cookie_auth",
+            "NAME": os.environ.get("JWT_TEST_DB_NAME", "jwt_cookie_auth"),
             "USER": os.environ.get("PGUSER", "postgres"),
             "HOST": os.environ.get("PGHOST", "127.0.0.1"),
             "PORT": os.environ.get("PGPORT", "5432"),
