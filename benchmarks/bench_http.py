@@ -106,7 +106,10 @@ def run(repeats: int, seconds: float, seed: int, log: Callable[[str], None]) -> 
         raise RuntimeError("wrk is not installed (apt-get install wrk)")
     creds = credentials(make_user("bench-http"))
     ours, csrf = creds["ours"], f"csrftoken={creds['csrf']}"
-    ours_cookie = {"Cookie": f"jwt_access={ours.access}; jwt_refresh={ours.refresh}; {csrf}"}
+    from jwt_cookie_auth.cookie_names import access_cookie_name, refresh_cookie_name
+
+    tokens = f"{access_cookie_name()}={ours.access}; {refresh_cookie_name()}={ours.refresh}"
+    ours_cookie = {"Cookie": f"{tokens}; {csrf}"}
     variants: dict[str, tuple[str, int, str, dict[str, str]]] = {
         "floor": ("unauthenticated DRF view (floor)", PORT, "/floor/", {}),
         "ours_cookie": ("ours: cookie", PORT, "/ours/", ours_cookie),

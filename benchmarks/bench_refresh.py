@@ -24,16 +24,19 @@ class OursChain:
     """POST /auth/refresh/ with the newest refresh cookie."""
 
     def __init__(self, driver: Driver, refresh: str) -> None:
+        from jwt_cookie_auth.cookie_names import refresh_cookie_name
+
         self.driver = driver
         self.refresh = refresh
         self.csrf = csrf_secret()
+        self.cookie = refresh_cookie_name()
 
     def request(self) -> Request:
         return Request(
             "POST",
             "/auth/refresh/",
             {
-                "HTTP_COOKIE": f"jwt_refresh={self.refresh}; csrftoken={self.csrf}",
+                "HTTP_COOKIE": f"{self.cookie}={self.refresh}; csrftoken={self.csrf}",
                 "HTTP_X_CSRFTOKEN": self.csrf,
                 "HTTP_ORIGIN": ORIGIN,
             },
@@ -46,7 +49,7 @@ class OursChain:
         elapsed = time.perf_counter_ns() - start
         if response.status != 200:
             raise RuntimeError(f"our refresh: HTTP {response.status} {response.body[:300]!r}")
-        self.refresh = response.cookies()["jwt_refresh"]
+        self.refresh = response.cookies()[self.cookie]
         return elapsed
 
 

@@ -89,7 +89,10 @@ def credentials(user: Any) -> dict[str, Any]:
 def variants(creds: dict[str, Any]) -> list[Variant]:
     ours = creds["ours"]
     csrf = f"{CSRF_COOKIE}={creds['csrf']}"
-    ours_cookie = {"HTTP_COOKIE": f"jwt_access={ours.access}; jwt_refresh={ours.refresh}; {csrf}"}
+    from jwt_cookie_auth.cookie_names import access_cookie_name, refresh_cookie_name
+
+    tokens = f"{access_cookie_name()}={ours.access}; {refresh_cookie_name()}={ours.refresh}"
+    ours_cookie = {"HTTP_COOKIE": f"{tokens}; {csrf}"}
     bearer = {"HTTP_AUTHORIZATION": f"Bearer {ours.access}"}
     simple = {"HTTP_AUTHORIZATION": f"Bearer {creds['simplejwt']}"}
     return [

@@ -23,6 +23,8 @@ Environment overrides (all optional):
   site (e.g. ``http://127.0.0.1:5173``). Turns on the cross-site mode: CORS with
   credentials for those origins (django-cors-headers, ``pip install -e ".[e2e]"``),
   ``CSRF_TRUSTED_ORIGINS``, and ``SameSite=None; Secure`` token and CSRF cookies.
+- ``JWT_DEMO_COOKIE_NAME_PREFIX``: ``COOKIE_NAME_PREFIX`` (``""`` turns the
+  ``__Host-`` names off: the browser test of cookie tossing shows what they prevent).
 - ``DJANGO_SECRET_KEY``: else a fixed demo key.
 """
 
@@ -40,7 +42,9 @@ SECRET_KEY = os.environ.get(
     "demo-only-secret-key-never-use-in-production-6f1d0c8a2b7e4e19a3c5d7f9b1e3a5c7",
 )
 DEBUG = True
-ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
+# ".localhost": also app.site.localhost and its siblings, which the cookie-tossing
+# browser test uses (browsers resolve *.localhost to this machine).
+ALLOWED_HOSTS = [".localhost", "127.0.0.1"]
 USE_TZ = True
 TIME_ZONE = "UTC"
 
@@ -144,6 +148,8 @@ for _key, _env in [
 ]:
     if (_value := _seconds(_env)) is not None:
         JWT_COOKIE_AUTH[_key] = _value
+if (_prefix := os.environ.get("JWT_DEMO_COOKIE_NAME_PREFIX")) is not None:
+    JWT_COOKIE_AUTH["COOKIE_NAME_PREFIX"] = _prefix
 if "ACCESS_TOKEN_LIFETIME" in JWT_COOKIE_AUTH and "ROTATION_GRACE_PERIOD" not in JWT_COOKIE_AUTH:
     JWT_COOKIE_AUTH["ROTATION_GRACE_PERIOD"] = min(
         timedelta(seconds=15), JWT_COOKIE_AUTH["ACCESS_TOKEN_LIFETIME"] / 2

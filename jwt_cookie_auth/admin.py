@@ -12,6 +12,7 @@ from django.utils.translation import ngettext
 
 from jwt_cookie_auth import clock
 from jwt_cookie_auth.admin_actions import FORCE_LOGOUT_PERMISSION
+from jwt_cookie_auth.django_sessions import end_django_sessions
 from jwt_cookie_auth.models import BlacklistedToken, LoginSession, RevokeReason
 from jwt_cookie_auth.revocation import revoke_sessions
 
@@ -87,6 +88,9 @@ class LoginSessionAdmin(ReadOnlyAdmin):
         from django.db.models import Q
 
         revoked = revoke_sessions(Q(pk__in=queryset.values("pk")), RevokeReason.ADMIN, request)
+        # A Django session cannot be matched to one device's JWT session: every Django
+        # session of these users ends (django_sessions.py).
+        end_django_sessions(revoked)
         count = sum(len(ids) for ids in revoked.values())
         self.message_user(
             request,

@@ -20,6 +20,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from jwt_cookie_auth.django_sessions import end_django_sessions
 from jwt_cookie_auth.models import RevokeReason
 from jwt_cookie_auth.revocation import revoke_user_sessions
 
@@ -35,6 +36,8 @@ class ForceLogoutAdminMixin:
     )
     def force_logout(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         revoked = revoke_user_sessions(queryset.values("pk"), RevokeReason.ADMIN, request)
+        # Their Django (e.g. admin) sessions too, on their next request.
+        end_django_sessions(queryset.values_list("pk", flat=True))
         sessions = sum(len(ids) for ids in revoked.values())
         self.message_user(  # type: ignore[attr-defined]
             request,

@@ -10,14 +10,16 @@ class JWTCookieAuthConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django.contrib.auth import get_user_model
+        from django.contrib.auth import get_user_model, user_logged_in, user_logged_out
         from django.db.models.signals import post_save, pre_delete
 
-        from jwt_cookie_auth import checks, receivers
+        from jwt_cookie_auth import checks, django_sessions, receivers
         from jwt_cookie_auth.admin_actions import attach_force_logout_when_ready
 
         checks.register()
         user_model = get_user_model()
         post_save.connect(receivers.on_user_saved, sender=user_model, dispatch_uid=__name__)
         pre_delete.connect(receivers.on_user_deleted, sender=user_model, dispatch_uid=__name__)
+        user_logged_in.connect(django_sessions.on_user_logged_in, dispatch_uid=__name__)
+        user_logged_out.connect(django_sessions.on_user_logged_out, dispatch_uid=__name__)
         attach_force_logout_when_ready()

@@ -25,6 +25,7 @@ from rest_framework.request import Request
 from jwt_cookie_auth import tokens
 from jwt_cookie_auth.csrf import enforce_csrf
 from jwt_cookie_auth.identity import authenticate_access_token
+from jwt_cookie_auth.reporting import protect
 from jwt_cookie_auth.request_auth import resolve
 
 logger = logging.getLogger("jwt_cookie_auth")
@@ -55,11 +56,17 @@ class JWTCookieAuthentication(BaseAuthentication):
     www_authenticate_realm = "api"
 
     def authenticate(self, request: Request) -> tuple[Any, tokens.Claims] | None:
+        # Without the middleware: still keep the tokens out of error reports.
+        protect(request._request)
         bearer = bearer_token(request)
         if bearer is not None:
             return self._authenticate_bearer(bearer)
         state = resolve(request._request)
         if state.user is None:
+            if state.csrf_failed:
+                # The renewal waited for CSRF and the request failed it: 403, as it
+                # would be with a live access cookie (nothing was rotated).
+                self.enforce_csrf(request)
             if state.error is not None:
                 raise exceptions.AuthenticationFailed(_("Session expired or revoked."))
             return None

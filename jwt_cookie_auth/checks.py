@@ -6,6 +6,8 @@ a hint that names the fix. Run them with ``manage.py check --deploy`` or any com
 
 from __future__ import annotations
 
+import posixpath
+import re
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -16,7 +18,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.urls import NoReverseMatch, reverse
 from django.utils.module_loading import import_string
 
+from jwt_cookie_auth import client_ip, cookie_names
 from jwt_cookie_auth.conf import DEFAULTS, app_settings
+from jwt_cookie_auth.cookie_paths import path_matches
 
 ID = "jwt_cookie_auth."
 MIDDLEWARE_PATH = "jwt_cookie_auth.middleware.JWTCookieMiddleware"
@@ -24,16 +28,21 @@ AUTH_MIDDLEWARE_PATH = "django.contrib.auth.middleware.AuthenticationMiddleware"
 CSRF_MIDDLEWARE_PATH = "django.middleware.csrf.CsrfViewMiddleware"
 LOCMEM_BACKEND = "django.core.cache.backends.locmem.LocMemCache"
 SAMESITE_VALUES = ("Lax", "Strict", "None")
+# How request.META names a header (or REMOTE_ADDR itself).
+META_KEY = re.compile(r"REMOTE_ADDR|HTTP_[A-Z0-9_]+")
 LIFETIMES = ("ACCESS_TOKEN_LIFETIME", "REFRESH_TOKEN_LIFETIME", "SESSION_MAX_LIFETIME")
 
 
 def register() -> None:
     checks.register(check_settings, checks.Tags.security)
     checks.register(check_cookies, checks.Tags.security)
+    checks.register(check_cookie_prefixes, checks.Tags.security, deploy=True)
     checks.register(check_keys, checks.Tags.security)
     checks.register(check_middleware, checks.Tags.security)
     checks.register(check_cache, checks.Tags.security, checks.Tags.caches)
     checks.register(check_refresh_path, checks.Tags.security, checks.Tags.urls)
+    checks.register(check_client_ip, checks.Tags.security)
+    checks.register(check_login_throttle, checks.Tags.security, checks.Tags.caches)
 
 
 def _error(number: int, msg: str, hint: str) -> checks.CheckMessage:
@@ -187,7 +196,20 @@ def check_cookies(**kwargs: Any) -> list[checks.CheckMessage]:
                 "CSRF_COOKIE_SAMESITE='None', CSRF_COOKIE_SECURE=True and CSRF_TRUSTED_ORIGINS.",
             )
         )
-    if app_settings.ACCESS_COOKIE_NAME == app_settings.REFRESH_COOKIE_NAME:
+    prefix = app_settings.COOKIE_NAME_PREFIX
+    if prefix not in cookie_names.PREFIX_CHOICES:
+        errors.append(
+            _error(
+                15,
+                f"COOKIE_NAME_PREFIX={prefix!r} is not 'auto' or ''.",
+                "Leave 'auto' (__Host-/__Secure- wherever the configuration allows); to "
+                "pick a prefix yourself, write it into ACCESS_COOKIE_NAME/REFRESH_COOKIE_NAME.",
+            )
+        )
+    if (
+        app_settings.ACCESS_COOKIE_NAME == app_settings.REFRESH_COOKIE_NAME
+        or cookie_names.access_cookie_name() == cookie_names.refresh_cookie_name()
+    ):
         errors.append(
             _error(
                 12,
@@ -206,6 +228,26 @@ def check_cookies(**kwargs: Any) -> list[checks.CheckMessage]:
             )
         )
     return errors
+
+
+def check_cookie_prefixes(**kwargs: Any) -> list[checks.CheckMessage]:
+    """Deploy check: a token cookie without a prefix can be tossed by a subdomain."""
+    unprefixed = [
+        name
+        for name in (cookie_names.access_cookie_name(), cookie_names.refresh_cookie_name())
+        if not cookie_names.has_prefix(name)
+    ]
+    if not unprefixed:
+        return []
+    return [
+        _warning(
+            15,
+            f"Token cookie names {unprefixed} have no __Host- or __Secure- prefix: a "
+            "sibling subdomain or a plain-HTTP response can set cookies of the same name.",
+            "Keep COOKIE_SECURE=True and COOKIE_NAME_PREFIX='auto' (the defaults); without "
+            "a COOKIE_DOMAIN and with path '/' the names become __Host-.",
+        )
+    ]
 
 
 def check_keys(**kwargs: Any) -> list[checks.CheckMessage]:
@@ -334,17 +376,206 @@ def check_refresh_path(**kwargs: Any) -> list[checks.CheckMessage]:
                 "Set REFRESH_COOKIE_PATH='/' or AUTO_REFRESH=False.",
             )
         )
-    try:
-        refresh_url = reverse("jwt_cookie_auth:refresh")
-    except (NoReverseMatch, ImproperlyConfigured):
-        return errors
-    if not refresh_url.startswith(path):
+    # The views that read the refresh cookie themselves (with AUTO_REFRESH every view
+    # does, hence E050). A view the project did not route is not checked.
+    urls = {name: _url(f"jwt_cookie_auth:{name}") for name in ("refresh", "logout", "login")}
+    routed = [url for url in urls.values() if url is not None]
+    hint = f"Set REFRESH_COOKIE_PATH to {_common_path(routed)!r}, which all of them are under."
+    refresh_url, logout_url, login_url = urls["refresh"], urls["logout"], urls["login"]
+    if refresh_url is not None and not path_matches(refresh_url, path):
         errors.append(
             _error(
                 51,
                 f"The refresh view ({refresh_url}) is outside REFRESH_COOKIE_PATH {path!r}: "
                 "the browser would never send it the refresh cookie.",
-                f"Set REFRESH_COOKIE_PATH to a prefix of {refresh_url}.",
+                hint,
+            )
+        )
+    if logout_url is not None and not path_matches(logout_url, path):
+        errors.append(
+            _error(
+                52,
+                f"The logout view ({logout_url}) is outside REFRESH_COOKIE_PATH {path!r}: "
+                "once the access cookie has expired, logout cannot see the session, and "
+                "it stays live.",
+                hint,
+            )
+        )
+    if login_url is not None and not path_matches(login_url, path):
+        errors.append(
+            _error(
+                53,
+                f"The login view ({login_url}) is outside REFRESH_COOKIE_PATH {path!r}: it "
+                "cannot revoke the session whose refresh cookie a new login replaces.",
+                hint,
+            )
+        )
+    return errors
+
+
+def _url(name: str) -> str | None:
+    try:
+        return reverse(name)
+    except (NoReverseMatch, ImproperlyConfigured):
+        return None
+
+
+def _common_path(urls: list[str]) -> str:
+    """The deepest directory every URL is under, e.g. '/auth/'."""
+    if not urls:
+        return "/"
+    common = posixpath.commonpath([posixpath.dirname(url.rstrip("/")) + "/" for url in urls])
+    return common.rstrip("/") + "/"
+
+
+def check_client_ip(**kwargs: Any) -> list[checks.CheckMessage]:
+    """The client IP keys the login throttle: a client must not be able to choose it."""
+    errors: list[checks.CheckMessage] = []
+    header = app_settings.CLIENT_IP_HEADER
+    count, networks = app_settings.NUM_PROXIES, app_settings.TRUSTED_PROXIES
+    if header is not None and (not isinstance(header, str) or not META_KEY.fullmatch(header)):
+        errors.append(
+            _error(
+                93,
+                f"CLIENT_IP_HEADER={header!r} is not a request.META key.",
+                "Name the header as Django's request.META does: 'HTTP_X_FORWARDED_FOR' for "
+                "X-Forwarded-For, 'HTTP_X_REAL_IP' for X-Real-IP, 'HTTP_FORWARDED' for RFC "
+                "7239 Forwarded.",
+            )
+        )
+    if count is not None and (not isinstance(count, int) or isinstance(count, bool) or count < 0):
+        errors.append(
+            _error(
+                90,
+                f"NUM_PROXIES={count!r} is not a count.",
+                "The number of reverse proxies in front of the app (0 or more), as DRF's "
+                "NUM_PROXIES; or None.",
+            )
+        )
+    bad = list(client_ip.invalid_networks(networks)) if networks else []
+    if bad:
+        errors.append(
+            _error(
+                91,
+                f"TRUSTED_PROXIES has entries that are not IP networks: {', '.join(bad)}.",
+                "Give a list of CIDR strings, e.g. ['10.0.0.0/8', '2001:db8::/32'].",
+            )
+        )
+    if count is not None and networks:
+        errors.append(
+            _error(
+                92,
+                "NUM_PROXIES and TRUSTED_PROXIES are both set.",
+                "Use one: NUM_PROXIES when every request passes the same number of "
+                "proxies, TRUSTED_PROXIES when the proxies' networks are known.",
+            )
+        )
+    forwarded = header not in (None, "REMOTE_ADDR")
+    if forwarded and count is None and not networks:
+        errors.append(
+            _warning(
+                90,
+                f"CLIENT_IP_HEADER is {header!r} but neither NUM_PROXIES nor "
+                "TRUSTED_PROXIES says which of its entries to trust.",
+                "One proxy is assumed (the right-most entry). Behind another number of "
+                "proxies, set NUM_PROXIES or TRUSTED_PROXIES: a wrong guess either lets "
+                "clients choose their throttle key or puts every client in one.",
+            )
+        )
+    if not forwarded and (count is not None or networks):
+        errors.append(
+            _warning(
+                91,
+                "NUM_PROXIES or TRUSTED_PROXIES is set but CLIENT_IP_HEADER is not, so "
+                "they have no effect.",
+                "Set CLIENT_IP_HEADER to the header your proxy writes, e.g. "
+                "'HTTP_X_FORWARDED_FOR'.",
+            )
+        )
+    return errors
+
+
+THROTTLE_SCOPES = ("ip", "username", "device")
+# DRF's rate syntax, as SimpleRateThrottle.parse_rate reads it; at least one attempt.
+THROTTLE_RATE = re.compile(r"[1-9][0-9]*/[smhd][a-z]*")
+DUMMY_BACKEND = "django.core.cache.backends.dummy.DummyCache"
+# Caches whose incr() is a read followed by a write (BaseCache.incr), not atomic.
+NON_ATOMIC_BACKENDS = (
+    "django.core.cache.backends.db.DatabaseCache",
+    "django.core.cache.backends.filebased.FileBasedCache",
+)
+
+
+def _backend_is(backend: str, paths: Iterable[str]) -> bool:
+    try:
+        cls = import_string(backend)
+    except ImportError:
+        return False
+    return any(isinstance(cls, type) and issubclass(cls, import_string(path)) for path in paths)
+
+
+def check_login_throttle(**kwargs: Any) -> list[checks.CheckMessage]:
+    """The login throttle and its device cookies are configured, and they can count."""
+    errors: list[checks.CheckMessage] = []
+    raw = getattr(settings, "JWT_COOKIE_AUTH", None)
+    rates = raw.get("LOGIN_THROTTLE_RATES", {}) if isinstance(raw, dict) else {}
+    if not isinstance(rates, dict):
+        rates = {"": rates}
+    for scope, rate in rates.items():
+        valid = rate is None or (isinstance(rate, str) and THROTTLE_RATE.fullmatch(rate))
+        if scope not in THROTTLE_SCOPES or not valid:
+            errors.append(
+                _error(
+                    80,
+                    f"LOGIN_THROTTLE_RATES has {scope!r}: {rate!r}.",
+                    f"A dict with the keys {', '.join(THROTTLE_SCOPES)}, each a DRF rate such as "
+                    "'5/min' (at least 1) or None to turn that limit off.",
+                )
+            )
+    name = app_settings.DEVICE_COOKIE_NAME
+    if not isinstance(name, str) or not name:
+        errors.append(
+            _error(81, "DEVICE_COOKIE_NAME must be a non-empty str.", "e.g. 'jwt_device'.")
+        )
+    elif name in (app_settings.ACCESS_COOKIE_NAME, app_settings.REFRESH_COOKIE_NAME):
+        errors.append(
+            _error(
+                81,
+                f"DEVICE_COOKIE_NAME {name!r} is also a token cookie's name.",
+                "Give the device cookie its own name.",
+            )
+        )
+    else:
+        errors += _prefix_errors(name, "/")
+    max_age = app_settings.DEVICE_COOKIE_MAX_AGE
+    if not isinstance(max_age, timedelta) or max_age <= timedelta(0):
+        errors.append(
+            _error(
+                82,
+                "DEVICE_COOKIE_MAX_AGE must be a positive timedelta.",
+                "e.g. timedelta(days=365): a device stays known this long after its last login.",
+            )
+        )
+    if errors or all(rate is None for rate in app_settings.LOGIN_THROTTLE_RATES.values()):
+        return errors
+    backend = getattr(settings, "CACHES", {}).get(app_settings.CACHE_ALIAS, {}).get("BACKEND", "")
+    if _backend_is(backend, [DUMMY_BACKEND]):
+        errors.append(
+            _warning(
+                80,
+                f"Login throttling is off: the cache {app_settings.CACHE_ALIAS!r} "
+                "(CACHE_ALIAS) is a DummyCache, which stores nothing.",
+                "Point CACHE_ALIAS at a real cache (django-redis in production, local memory "
+                "in development), or set every LOGIN_THROTTLE_RATES value to None to say so.",
+            )
+        )
+    elif _backend_is(backend, NON_ATOMIC_BACKENDS):
+        errors.append(
+            _warning(
+                81,
+                f"The cache {app_settings.CACHE_ALIAS!r} (CACHE_ALIAS) cannot count login "
+                f"attempts atomically ({backend.rsplit('.', 1)[-1]}.incr reads, then writes).",
+                "Concurrent guesses can exceed LOGIN_THROTTLE_RATES. Use Redis or memcached.",
             )
         )
     return errors

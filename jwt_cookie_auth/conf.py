@@ -30,6 +30,8 @@ DEFAULTS: dict[str, Any] = {
     "COOKIE_DOMAIN": None,
     "ACCESS_COOKIE_PATH": "/",
     "REFRESH_COOKIE_PATH": "/",
+    # "auto": __Host-/__Secure- before the names wherever allowed (cookie_names.py).
+    "COOKIE_NAME_PREFIX": "auto",
     # Signing.
     "ALGORITHM": "HS256",
     "SIGNING_KEY": None,
@@ -46,9 +48,19 @@ DEFAULTS: dict[str, Any] = {
     # Behaviour.
     "AUTO_REFRESH": True,
     "TOKENS_IN_BODY": False,
-    "LOGIN_THROTTLE_RATES": {"ip": "20/min", "username": "5/min"},
+    # Failed logins per window; "device": per device cookie (throttling.py, devices.py).
+    "LOGIN_THROTTLE_RATES": {"ip": "20/min", "username": "5/min", "device": "5/min"},
+    "DEVICE_COOKIE_NAME": "jwt_device",
+    "DEVICE_COOKIE_MAX_AGE": timedelta(days=365),
     "CLIENT_IP_HEADER": None,
+    # Which forwarding entries to believe (client_ip.py); neither: one proxy.
+    "NUM_PROXIES": None,
+    "TRUSTED_PROXIES": [],
     "USER_SERIALIZER": "jwt_cookie_auth.serializers.UserSerializer",
+    # Extension points (custom_claims.py, serializers.py): dotted paths.
+    "CUSTOM_CLAIMS": None,
+    "LOGIN_SERIALIZER": "jwt_cookie_auth.serializers.LoginSerializer",
+    "LOGIN_RESPONSE_BODY": None,
 }
 
 # A token longer than this is rejected before any parsing: bounded work for hostile
@@ -130,6 +142,10 @@ class Settings:
         return self._get("REFRESH_COOKIE_PATH")  # type: ignore[no-any-return]
 
     @property
+    def COOKIE_NAME_PREFIX(self) -> str:
+        return self._get("COOKIE_NAME_PREFIX")  # type: ignore[no-any-return]
+
+    @property
     def ALGORITHM(self) -> str:
         return self._get("ALGORITHM")  # type: ignore[no-any-return]
 
@@ -183,15 +199,45 @@ class Settings:
 
     @property
     def LOGIN_THROTTLE_RATES(self) -> dict[str, str | None]:
-        return dict(self._get("LOGIN_THROTTLE_RATES") or {})
+        # A scope left out keeps its default: only an explicit None turns one off.
+        value = self._get("LOGIN_THROTTLE_RATES")
+        return {**DEFAULTS["LOGIN_THROTTLE_RATES"], **(value if isinstance(value, dict) else {})}
+
+    @property
+    def DEVICE_COOKIE_NAME(self) -> str:
+        return self._get("DEVICE_COOKIE_NAME")  # type: ignore[no-any-return]
+
+    @property
+    def DEVICE_COOKIE_MAX_AGE(self) -> timedelta:
+        return self._get("DEVICE_COOKIE_MAX_AGE")  # type: ignore[no-any-return]
 
     @property
     def CLIENT_IP_HEADER(self) -> str | None:
         return self._get("CLIENT_IP_HEADER")  # type: ignore[no-any-return]
 
     @property
+    def NUM_PROXIES(self) -> int | None:
+        return self._get("NUM_PROXIES")  # type: ignore[no-any-return]
+
+    @property
+    def TRUSTED_PROXIES(self) -> list[str]:
+        return self._get("TRUSTED_PROXIES")  # type: ignore[no-any-return]
+
+    @property
     def USER_SERIALIZER(self) -> str:
         return self._get("USER_SERIALIZER")  # type: ignore[no-any-return]
+
+    @property
+    def CUSTOM_CLAIMS(self) -> str | None:
+        return self._get("CUSTOM_CLAIMS")  # type: ignore[no-any-return]
+
+    @property
+    def LOGIN_SERIALIZER(self) -> str:
+        return self._get("LOGIN_SERIALIZER")  # type: ignore[no-any-return]
+
+    @property
+    def LOGIN_RESPONSE_BODY(self) -> str | None:
+        return self._get("LOGIN_RESPONSE_BODY")  # type: ignore[no-any-return]
 
 
 app_settings = Settings()

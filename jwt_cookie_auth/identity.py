@@ -11,6 +11,12 @@ here, once per request (the result is kept on the request).
   changes is dropped from the cache on save, so a stale copy lives at most
   ``USER_CACHE_TIMEOUT`` after a save that raced a fill; deactivation, password change
   and deletion revoke the sessions themselves, so they still act on the next request.
+
+Both modes refuse a token whose ``sub`` does not own its ``sid`` (the revocation
+marker names the owner) and a token issued for another password than the user's
+(``password_binding``), which also revokes the session. With ``CACHE_USERS`` a
+password written without ``save()`` is seen when the cached copy goes, or at the
+refresh: at most ``ACCESS_TOKEN_LIFETIME`` + ``LEEWAY`` after the write.
 """
 
 from __future__ import annotations
@@ -21,8 +27,9 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
-from jwt_cookie_auth import pk_lookup, revocation, tokens
+from jwt_cookie_auth import password_binding, pk_lookup, revocation, tokens
 from jwt_cookie_auth.conf import app_settings
+from jwt_cookie_auth.models import RevokeReason
 
 logger = logging.getLogger("jwt_cookie_auth")
 
@@ -71,14 +78,28 @@ def forget_cached_user(user_id: Any) -> None:
         logger.warning("Could not drop user %s from the cache.", user_id, exc_info=True)
 
 
+def _check_password(user: Any, claims: tokens.Claims) -> None:
+    """Refuse, and revoke for good, a session whose user's password has changed."""
+    if password_binding.matches(user, claims):
+        return
+    revocation.revoke_session(claims.sid, RevokeReason.PASSWORD_CHANGE)
+    logger.info("Session %s revoked: the password of user %s changed.", claims.sid, claims.sub)
+    raise SessionRevoked("password changed since the token was issued")
+
+
 def _cached_user(claims: tokens.Claims) -> Any:
     key = user_cache_key(claims.sub)
-    revoked, user = revocation.lookup(claims.sid, extra_key=key)
+    revoked, user = revocation.lookup(claims.sid, owner=claims.sub, extra_key=key)
     if revoked:
-        raise SessionRevoked("session revoked")
+        raise SessionRevoked("session revoked, or not the subject's")
     if user is not None and str(user.pk) == claims.sub and getattr(user, "is_active", True):
-        return user
+        if password_binding.matches(user, claims):
+            return user
+        # A copy cached before the password changed, or a token of an old password:
+        # only the row can tell, and only the row may revoke the session.
+        forget_cached_user(claims.sub)
     user = load_user(claims.sub)
+    _check_password(user, claims)
     timeout = int(app_settings.USER_CACHE_TIMEOUT.total_seconds())
     try:
         # add, not set: never overwrite a fresher copy, or resurrect a dropped one
@@ -94,9 +115,12 @@ def authenticate_access_token(token: Any) -> tuple[Any, tokens.Claims]:
     claims = tokens.decode(token, tokens.ACCESS)
     if app_settings.CACHE_USERS:
         return _cached_user(claims), claims
-    revoked, user = revocation.lookup_during(claims.sid, lambda: find_active_user(claims.sub))
+    revoked, user = revocation.lookup_during(
+        claims.sid, lambda: find_active_user(claims.sub), owner=claims.sub
+    )
     if revoked:
-        raise SessionRevoked("session revoked")
+        raise SessionRevoked("session revoked, or not the subject's")
     if user is None:
         raise UnknownUser("no such user, or inactive")
+    _check_password(user, claims)
     return user, claims

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
 
-from jwt_cookie_auth import clock, tokens
+from jwt_cookie_auth import clock, password_binding, step_up, tokens
+from jwt_cookie_auth.client_ip import client_ip as client_ip  # re-exported
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.models import LoginSession
 from jwt_cookie_auth.signals import session_created
@@ -37,27 +38,15 @@ class IssuedTokens:
 
     def expiry_times(self) -> dict[str, str]:
         return {
-            "access_expires_at": self.access_expires_at.isoformat(),
-            "refresh_expires_at": self.refresh_expires_at.isoformat(),
-            "session_expires_at": self.session.absolute_expires_at.isoformat(),
+            "access_expires_at": clock.isoformat(self.access_expires_at),
+            "refresh_expires_at": clock.isoformat(self.refresh_expires_at),
+            "session_expires_at": clock.isoformat(self.session.absolute_expires_at),
         }
 
 
 def whole_seconds(moment: datetime) -> datetime:
     """Tokens carry whole seconds; the database stores the same values."""
     return moment.replace(microsecond=0)
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """Return the client's IP from ``CLIENT_IP_HEADER`` (behind a proxy) or REMOTE_ADDR."""
-    header = app_settings.CLIENT_IP_HEADER
-    raw = request.META.get(header or "REMOTE_ADDR", "") or ""
-    # X-Forwarded-For style lists: the first entry is the client, as the proxy saw it.
-    candidate = str(raw).split(",")[0].strip()
-    try:
-        return str(ipaddress.ip_address(candidate))
-    except ValueError:
-        return None
 
 
 def user_agent(request: HttpRequest) -> str:
@@ -69,10 +58,15 @@ def issue_tokens(session: LoginSession, now: datetime) -> IssuedTokens:
 
     The refresh token is built from the ids and times stored on the session, so
     calling this twice for one rotation yields the same refresh token, never a
-    sibling. The access token never outlives the refresh token.
+    sibling. The access token never outlives the refresh token. Both carry the
+    fingerprint of the user's password (``password_binding``): ``session.user`` must
+    be the row as it is now (``start_session`` and ``rotation`` pass it loaded).
     """
     sub, sid = str(session.user_id), str(session.pk)
-    access_expires_at = min(now + app_settings.ACCESS_TOKEN_LIFETIME, session.expires_at)
+    binding = password_binding.claims_for(session.user)
+    access_expires_at = min(
+        clock.after(now, app_settings.ACCESS_TOKEN_LIFETIME), session.expires_at
+    )
     access, access_claims = tokens.mint(
         tokens.ACCESS,
         sub=sub,
@@ -80,6 +74,8 @@ def issue_tokens(session: LoginSession, now: datetime) -> IssuedTokens:
         jti=tokens.new_jti(),
         issued_at=now,
         expires_at=access_expires_at,
+        # auth_time / amr from the row (step_up.py): refreshes carry them unchanged.
+        extra_claims={**binding, **step_up.claims_for(session)},
     )
     refresh = tokens.encode(
         tokens.REFRESH,
@@ -88,25 +84,40 @@ def issue_tokens(session: LoginSession, now: datetime) -> IssuedTokens:
         jti=session.refresh_jti,
         issued_at=session.refresh_issued_at,
         expires_at=session.expires_at,
+        extra_claims=binding,
     )
     return IssuedTokens(session, access, refresh, access_claims, session.expires_at)
 
 
-def start_session(request: HttpRequest, user: Any, *, persistent: bool = True) -> IssuedTokens:
-    """Create a new token family for ``user``: always new, so fixation is impossible."""
+def start_session(
+    request: HttpRequest,
+    user: Any,
+    *,
+    persistent: bool = True,
+    amr: Iterable[str] | None = None,
+) -> IssuedTokens:
+    """Create a new token family for ``user``: always new, so fixation is impossible.
+
+    ``amr``: how the user just authenticated (RFC 8176 values, e.g. ``["pwd"]``),
+    recorded with ``auth_time`` = now for step-up checks (``step_up.py``); None
+    records no method. ``ValueError`` for a malformed ``amr``.
+    """
+    methods = step_up.normalize_amr(amr)
     now = whole_seconds(clock.now())
-    absolute = now + app_settings.SESSION_MAX_LIFETIME
+    absolute = clock.after(now, app_settings.SESSION_MAX_LIFETIME)
     session = LoginSession.objects.create(
         user=user,
         created_at=now,
         last_used_at=now,
-        expires_at=min(now + app_settings.REFRESH_TOKEN_LIFETIME, absolute),
+        expires_at=min(clock.after(now, app_settings.REFRESH_TOKEN_LIFETIME), absolute),
         absolute_expires_at=absolute,
         persistent=persistent,
         user_agent=user_agent(request),
         ip_address=client_ip(request),
         refresh_jti=tokens.new_jti(),
         refresh_issued_at=now,
+        auth_time=now,
+        amr=methods,
     )
     session_created.send(sender=LoginSession, user=user, session=session, request=request)
     return issue_tokens(session, now)

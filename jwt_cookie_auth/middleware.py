@@ -21,7 +21,15 @@ from django.utils.functional import SimpleLazyObject
 
 from jwt_cookie_auth import tokens
 from jwt_cookie_auth.conf import app_settings
-from jwt_cookie_auth.cookies import delete_token_cookies, set_token_cookies, sets_token_cookies
+from jwt_cookie_auth.cookie_names import access_cookie_name, refresh_cookie_name
+from jwt_cookie_auth.cookies import (
+    delete_legacy_cookies,
+    delete_token_cookies,
+    set_token_cookies,
+    sets_token_cookies,
+)
+from jwt_cookie_auth.django_sessions import ENDED_ATTR, checked_session_user
+from jwt_cookie_auth.reporting import protect
 from jwt_cookie_auth.request_auth import (
     EXEMPT_ATTR,
     MIDDLEWARE_ATTR,
@@ -35,7 +43,7 @@ Response = HttpResponseBase
 
 def _user(request: HttpRequest, fallback: Any) -> Any:
     state = resolve(request)
-    return state.user if state.user is not None else fallback
+    return state.user if state.user is not None else checked_session_user(request, fallback)
 
 
 class JWTCookieMiddleware:
@@ -71,6 +79,8 @@ class JWTCookieMiddleware:
                 "'jwt_cookie_auth.middleware.JWTCookieMiddleware' in MIDDLEWARE."
             )
         setattr(request, MIDDLEWARE_ATTR, True)
+        # Django's error e-mails and debug page must not print the tokens.
+        protect(request)
         fallback = request.user
         fallback_auser = request.auser
 
@@ -78,7 +88,9 @@ class JWTCookieMiddleware:
 
         async def auser() -> Any:
             state = await sync_to_async(resolve)(request)
-            return state.user if state.user is not None else await fallback_auser()
+            if state.user is not None:
+                return state.user
+            return await sync_to_async(checked_session_user)(request, await fallback_auser())
 
         request.auser = auser
 
@@ -94,15 +106,21 @@ class JWTCookieMiddleware:
             return
         if not app_settings.AUTO_REFRESH or STATE_ATTR in request.__dict__:
             return
-        if app_settings.REFRESH_COOKIE_NAME not in request.COOKIES:
+        if refresh_cookie_name() not in request.COOKIES:
             return
-        access = request.COOKIES.get(app_settings.ACCESS_COOKIE_NAME)
+        access = request.COOKIES.get(access_cookie_name())
         if not access or tokens.seems_expired(access):
             # Renew before the view runs, so plain and DRF views alike see the user.
             resolve(request)
 
     def process_response(self, request: HttpRequest, response: Response) -> Response:
+        if response.status_code < 500:
+            delete_legacy_cookies(request, response)
         state: CookieAuth | None = request.__dict__.get(STATE_ATTR)
+        if getattr(request, ENDED_ATTR, False):
+            # Django's login() or logout() ended this browser's JWT session
+            # (django_sessions.py): its signal had no response to delete the cookies on.
+            state = CookieAuth(clear_cookies=True)
         if state is None:
             return response
         patch_vary_headers(response, ("Cookie",))

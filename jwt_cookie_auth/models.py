@@ -30,6 +30,11 @@ class RevokeReason(models.TextChoices):
     USER_DELETED = "user_deleted", _("User deleted")
     REUSE_DETECTED = "reuse_detected", _("Refresh token reuse detected")
     SUPERSEDED = "superseded", _("Replaced by a new login")
+    SESSION_LOGOUT = "session_logout", _("Logged out through Django's logout()")
+    SESSION_LOGIN_OTHER_USER = (
+        "session_login_other_user",
+        _("Replaced by a Django login of another user"),
+    )
 
 
 class LoginSessionQuerySet(models.QuerySet["LoginSession"]):
@@ -68,6 +73,16 @@ class LoginSession(models.Model):
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     revoke_reason = models.CharField(
         _("revoke reason"), max_length=32, choices=RevokeReason.choices, blank=True
+    )
+    # RFC 9470 step-up: when and how the user last proved who they are in this session
+    # (login, or re-authentication without a new session). Null: a session started
+    # before these fields existed; its created_at stands in (step_up.py).
+    auth_time = models.DateTimeField(_("authenticated at"), null=True, blank=True)
+    amr = models.JSONField(
+        _("authentication methods"),
+        default=list,
+        blank=True,
+        help_text=_('RFC 8176 "amr" values of the last authentication, e.g. ["pwd", "otp"].'),
     )
 
     objects = LoginSessionQuerySet.as_manager()
@@ -110,3 +125,29 @@ class BlacklistedToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.jti} ({self.reason})"
+
+
+class DjangoSessionCutoff(models.Model):
+    """The instant before which a user's Django (``sessionid``) logins are no longer valid.
+
+    Written when every session of a user ends (force logout, logout everywhere, a
+    session revoked from the admin); read by the middleware through the cache, so
+    ending Django sessions needs neither a scan of the session table nor a particular
+    session engine. See ``django_sessions.py``.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    valid_from = models.DateTimeField(_("Django sessions valid from"))
+
+    class Meta:
+        verbose_name = _("Django session cutoff")
+        verbose_name_plural = _("Django session cutoffs")
+
+    def __str__(self) -> str:
+        return f"{self.user} >= {self.valid_from:%Y-%m-%d %H:%M:%S}"

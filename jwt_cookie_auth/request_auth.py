@@ -3,7 +3,9 @@
 The middleware (for ``request.user``) and the DRF class both ask here; the answer is
 kept on the ``HttpRequest`` so a token is decoded and checked only once. With
 ``AUTO_REFRESH``, an expired or missing access cookie next to a valid refresh cookie
-is renewed here, and the middleware puts the new cookies on the response.
+is renewed here, and the middleware puts the new cookies on the response. An unsafe
+request is renewed only once it has passed Django's CSRF check, so a forged one
+changes nothing (no rotation, no revocation, no cookie).
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from django.http import HttpRequest
 
 from jwt_cookie_auth import rotation, tokens
 from jwt_cookie_auth.conf import app_settings
+from jwt_cookie_auth.cookie_names import access_cookie_name, refresh_cookie_name
+from jwt_cookie_auth.cookies import duplicated_token_cookies
+from jwt_cookie_auth.csrf import may_change_state
 from jwt_cookie_auth.identity import authenticate_access_token
 from jwt_cookie_auth.issuing import IssuedTokens
 
@@ -40,6 +45,8 @@ class CookieAuth:
     issued: IssuedTokens | None = None
     #: The cookies are dead: delete them from the browser.
     clear_cookies: bool = False
+    #: Renewal was needed but the unsafe request failed the CSRF check (DRF: 403).
+    csrf_failed: bool = False
 
 
 ANONYMOUS = CookieAuth()
@@ -72,10 +79,21 @@ def get_claims(request: HttpRequest) -> tokens.Claims | None:
 
 
 def _resolve(request: HttpRequest) -> CookieAuth:
-    access = request.COOKIES.get(app_settings.ACCESS_COOKIE_NAME)
-    refresh = request.COOKIES.get(app_settings.REFRESH_COOKIE_NAME)
+    access = request.COOKIES.get(access_cookie_name())
+    refresh = request.COOKIES.get(refresh_cookie_name())
     if not access and not refresh:
         return ANONYMOUS
+    duplicated = duplicated_token_cookies(request)
+    if duplicated:
+        # Cookie tossing: a sibling subdomain planted a same-named Domain cookie.
+        # Trusting either value could make the victim act as the attacker; writing
+        # (renewing or deleting) would replace the victim's host-only cookies.
+        logger.warning(
+            "Token cookie %s sent more than once: possible cookie tossing; "
+            "treating the request as anonymous.",
+            ", ".join(duplicated),
+        )
+        return CookieAuth(error="duplicate token cookies")
     if access:
         try:
             user, claims = authenticate_access_token(access)
@@ -92,6 +110,11 @@ def _resolve(request: HttpRequest) -> CookieAuth:
 
 
 def _renew(request: HttpRequest, refresh: str) -> CookieAuth:
+    if not may_change_state(request):
+        # Rotation writes the session row and may revoke a family on reuse: a request
+        # a cross-site page could forge changes nothing. The cookies stay as they are.
+        logger.debug("Transparent refresh skipped: unsafe request failed the CSRF check")
+        return CookieAuth(error="CSRF check failed", csrf_failed=True)
     try:
         issued = rotation.rotate(refresh, request)
     except (tokens.TokenError, rotation.RefreshRejected) as exc:

@@ -1,9 +1,18 @@
-"""Revoke sessions, and answer "is this session revoked?" on every request.
+"""Revoke sessions, and answer "is this session live, and this user's?" on every request.
 
 The database (``LoginSession.revoked_at``) is the source of truth. Django's cache
 (``CACHE_ALIAS``; django-redis in production) serves it so that an authenticated
 request costs one cache ``get`` and no SQL for revocation, and every worker process
 sees a revocation at once.
+
+The "live" marker names the session's owner (``live_marker``), so a token whose
+``sub`` is not the user of its ``sid`` is refused from the same cache read, and from
+the same query on a miss. Only a key holder can mint such a token; refusing it costs
+nothing. Such a refusal never writes a "revoked" marker: the session stays live for
+its owner. A marker written by an older version (``LEGACY_LIVE``) names no owner and
+is read as a miss (the database answers) until it expires, at most
+``REVOCATION_CACHE_TIMEOUT`` after the upgrade; it cannot be replaced sooner, since a
+fill only ever uses ``add``.
 
 Ordering rules that keep the cache from ever saying "live" for a revoked session:
 
@@ -37,8 +46,10 @@ from jwt_cookie_auth.signals import session_revoked
 
 logger = logging.getLogger("jwt_cookie_auth")
 
-LIVE = 1
 REVOKED = 0
+# What versions before owner-carrying markers wrote for "live": never trusted now.
+LEGACY_LIVE = 1
+LIVE_PREFIX = "live:"
 KEY_PREFIX = "jwt_cookie_auth:session:"
 
 T = TypeVar("T")
@@ -59,24 +70,46 @@ def _revoked_timeout() -> int:
     return int(lifetime.total_seconds()) + 60
 
 
-def _live_in_database(session_id: str) -> bool:
+def live_marker(owner: Any) -> str:
+    """Return the cached value for "live, and owned by the user with this primary key"."""
+    return f"{LIVE_PREFIX}{owner}"
+
+
+def _owner_in_database(session_id: str) -> str | None:
+    """Return the user id (as in a token's ``sub``) of a live session, or None."""
     try:
         pk = uuid.UUID(session_id)
     except ValueError:
-        return False
-    return LoginSession.objects.filter(pk=pk, revoked_at__isnull=True).exists()
+        return None
+    owners = LoginSession.objects.filter(pk=pk, revoked_at__isnull=True).values_list(
+        "user_id", flat=True
+    )[:1]
+    return next((str(owner) for owner in owners), None)
 
 
-def is_session_revoked(session_id: str) -> bool:
-    """Return whether the session (and so every token of its family) is revoked."""
-    return lookup(session_id)[0]
+def _live_in_database(session_id: str, owner: str | None) -> bool:
+    # Compare here rather than filter on user_id: a foreign subject must never make a
+    # fill write "revoked" for a session that is live for its owner.
+    found = _owner_in_database(session_id)
+    return found is not None and (owner is None or found == owner)
 
 
-def lookup(session_id: str, extra_key: str | None = None) -> tuple[bool, Any]:
-    """Return (is the session revoked, the cached value of ``extra_key`` or None).
+def is_session_revoked(session_id: str, owner: str | None = None) -> bool:
+    """Return whether the session (and so every token of its family) is revoked.
 
-    Both come from one cache round trip (``get_many``), so a caller can fetch
-    something else it needs per request (a cached user) at no extra cost.
+    With ``owner`` (a token's ``sub``), a session of another user counts as revoked.
+    """
+    return lookup(session_id, owner=owner)[0]
+
+
+def lookup(
+    session_id: str, *, owner: str | None = None, extra_key: str | None = None
+) -> tuple[bool, Any]:
+    """Return (is the session refused, the cached value of ``extra_key`` or None).
+
+    Refused: revoked, unknown, or (with ``owner``) not that user's. Both answers come
+    from one cache round trip (``get_many``), so a caller can fetch something else it
+    needs per request (a cached user) at no extra cost.
     """
     key = cache_key(session_id)
     cache = get_cache()
@@ -84,13 +117,15 @@ def lookup(session_id: str, extra_key: str | None = None) -> tuple[bool, Any]:
         values = cache.get_many([key, extra_key]) if extra_key else {key: cache.get(key)}
     except Exception:
         logger.warning("Revocation cache unavailable; asking the database.", exc_info=True)
-        return not _live_in_database(session_id), None
+        return not _live_in_database(session_id, owner), None
     extra = values.get(extra_key) if extra_key else None
-    return _is_revoked(values.get(key), cache, key, session_id), extra
+    return _is_revoked(values.get(key), cache, key, session_id, owner), extra
 
 
-def lookup_during(session_id: str, work: Callable[[], T]) -> tuple[bool, T | None]:
-    """Return (is the session revoked, ``work()``), running ``work`` while the cache answers.
+def lookup_during(
+    session_id: str, work: Callable[[], T], *, owner: str | None = None
+) -> tuple[bool, T | None]:
+    """Return (is the session refused, ``work()``), running ``work`` while the cache answers.
 
     With django-redis the marker's ``MGET`` is sent first, ``work`` (the user query)
     runs while Redis answers, and the reply is read afterwards (``overlap``): the
@@ -101,7 +136,7 @@ def lookup_during(session_id: str, work: Callable[[], T]) -> tuple[bool, T | Non
     cache = get_cache()
     pending = overlap.send_get_many(cache, [key])
     if pending is None:
-        revoked = is_session_revoked(session_id)
+        revoked = is_session_revoked(session_id, owner)
         return revoked, None if revoked else work()
     try:
         result = work()
@@ -112,30 +147,32 @@ def lookup_during(session_id: str, work: Callable[[], T]) -> tuple[bool, T | Non
         values = pending.read()
     except Exception:
         logger.warning("Revocation cache unavailable; asking the database.", exc_info=True)
-        return not _live_in_database(session_id), result
-    return _is_revoked(values.get(key), cache, key, session_id), result
+        return not _live_in_database(session_id, owner), result
+    return _is_revoked(values.get(key), cache, key, session_id, owner), result
 
 
-def _is_revoked(state: Any, cache: BaseCache, key: str, session_id: str) -> bool:
-    if state == LIVE:
-        return False
+def _is_revoked(state: Any, cache: BaseCache, key: str, session_id: str, owner: str | None) -> bool:
+    if isinstance(state, str) and state.startswith(LIVE_PREFIX):
+        return owner is not None and state != live_marker(owner)
     if state == REVOKED:
         return True
-    return not _fill(cache, key, session_id)
+    # A miss, a marker of an older version (LEGACY_LIVE) or anything unexpected.
+    found = _fill(cache, key, session_id)
+    return found is None or (owner is not None and found != owner)
 
 
-def _fill(cache: BaseCache, key: str, session_id: str) -> bool:
-    """Ask the database whether the session is live and cache the answer."""
-    live = _live_in_database(session_id)
+def _fill(cache: BaseCache, key: str, session_id: str) -> str | None:
+    """Ask the database for the live session's owner and cache the answer."""
+    owner = _owner_in_database(session_id)
     try:
-        if live:
+        if owner is not None:
             timeout = int(app_settings.REVOCATION_CACHE_TIMEOUT.total_seconds())
-            cache.add(key, LIVE, timeout=timeout)
+            cache.add(key, live_marker(owner), timeout=timeout)
         else:
             cache.set(key, REVOKED, timeout=_revoked_timeout())
     except Exception:
         logger.warning("Could not fill the revocation cache.", exc_info=True)
-    return live
+    return owner
 
 
 def mark_revoked(session_ids: Iterable[Any]) -> None:

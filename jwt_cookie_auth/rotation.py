@@ -6,8 +6,13 @@ The session row remembers the current and the previous token id, which is all th
 theft detection needs:
 
 - current id: rotate. The UPDATE is conditional on the id still being current, so of
-  N concurrent refreshes exactly one wins, on any database, without holding a lock
-  across the request;
+  N concurrent refreshes exactly one wins, without holding a lock across the request.
+  On PostgreSQL a loser's UPDATE waits for the winner's row lock, then matches
+  nothing. On SQLite the transaction opens with ``BEGIN IMMEDIATE``
+  (``transactions.write_transaction``): a loser waits for the winner's commit (up to
+  the busy timeout) rather than failing with "database is locked", then reads the
+  winner's row. Either way the loser is judged by the next rule, as the predecessor
+  (tested with threads on both; other databases are not tested);
 - previous id, within ``ROTATION_GRACE_PERIOD`` of the rotation: a legitimate race
   (two tabs, parallel requests, a lost response). The caller gets the successor that
   was already issued, re-minted from the stored ids and times: no second chain;
@@ -17,23 +22,29 @@ theft detection needs:
 
 The absolute session lifetime is never extended: each successor expires at
 ``min(now + REFRESH_TOKEN_LIFETIME, absolute_expires_at)``.
+
+A token issued for another password than the user's current one (written without
+``save()``, which no signal reports) is refused and its session revoked
+(``password_binding``).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
 from django.http import HttpRequest
 
-from jwt_cookie_auth import clock, pk_lookup, revocation, tokens
+from jwt_cookie_auth import clock, password_binding, pk_lookup, revocation, tokens
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.issuing import IssuedTokens, client_ip, issue_tokens, whole_seconds
 from jwt_cookie_auth.models import BlacklistedToken, LoginSession, RevokeReason
 from jwt_cookie_auth.signals import refresh_token_reused
+from jwt_cookie_auth.transactions import write_transaction
 
 logger = logging.getLogger("jwt_cookie_auth")
 
@@ -46,6 +57,10 @@ class RefreshRejected(Exception):
 
 class RefreshReuseDetected(RefreshRejected):
     """A consumed refresh token was replayed; its family has been revoked."""
+
+
+class PasswordChanged(RefreshRejected):
+    """The user's password changed since the token was issued; the session is revoked."""
 
 
 def _load(session_id: uuid.UUID) -> LoginSession | None:
@@ -75,6 +90,8 @@ def _check(session: LoginSession | None, claims: tokens.Claims, now: datetime) -
         raise RefreshRejected("inactive user")
     if now >= session.absolute_expires_at or now >= session.expires_at:
         raise RefreshRejected("session expired")
+    if not password_binding.matches(session.user, claims):
+        raise PasswordChanged("password changed since the token was issued")
     return session
 
 
@@ -88,7 +105,9 @@ def _advance(
         "previous_jti": claims.jti,
         "rotated_at": now,
         "last_used_at": now,
-        "expires_at": min(now + app_settings.REFRESH_TOKEN_LIFETIME, session.absolute_expires_at),
+        "expires_at": min(
+            clock.after(now, app_settings.REFRESH_TOKEN_LIFETIME), session.absolute_expires_at
+        ),
         "ip_address": client_ip(request),
     }
     won = LoginSession.objects.filter(
@@ -109,11 +128,29 @@ def _advance(
 
 
 def _in_grace(session: LoginSession, claims: tokens.Claims, now: datetime) -> bool:
+    if claims.jti != session.previous_jti or session.rotated_at is None:
+        return False
+    # Elapsed seconds, not naive subtraction (USE_TZ=False). A rotation up to LEEWAY
+    # "in the future" is clock skew between hosts; further is no race but a naive time
+    # stored in the hour repeated when clocks fall back and read back as the later of
+    # the two (PostgreSQL does), which must not stretch the window to an hour.
+    elapsed = clock.timestamp(now) - clock.timestamp(session.rotated_at)
     return (
-        claims.jti == session.previous_jti
-        and session.rotated_at is not None
-        and now - session.rotated_at <= app_settings.ROTATION_GRACE_PERIOD
+        -app_settings.LEEWAY.total_seconds()
+        <= elapsed
+        <= app_settings.ROTATION_GRACE_PERIOD.total_seconds()
     )
+
+
+@contextmanager
+def _revoked_on_password_change(session_id: uuid.UUID, request: HttpRequest) -> Iterator[None]:
+    """Revoke the session when a ``PasswordChanged`` leaves the transaction (rolled back)."""
+    try:
+        yield
+    except PasswordChanged:
+        revocation.revoke_session(session_id, RevokeReason.PASSWORD_CHANGE, request)
+        logger.info("Session %s revoked at refresh: the user's password changed.", session_id)
+        raise
 
 
 def rotate(token: str, request: HttpRequest) -> IssuedTokens:
@@ -127,7 +164,9 @@ def rotate(token: str, request: HttpRequest) -> IssuedTokens:
     except ValueError:
         raise RefreshRejected("malformed session id") from None
     now = whole_seconds(clock.now())
-    with transaction.atomic():
+    # BEGIN IMMEDIATE on SQLite: a transaction that has read cannot wait for the write
+    # lock its UPDATE needs, so it takes that lock first (transactions.py).
+    with _revoked_on_password_change(session_id, request), write_transaction():
         session = _check(_load(session_id), claims, now)
         if claims.jti == session.refresh_jti:
             issued = _advance(session, claims, now, request)

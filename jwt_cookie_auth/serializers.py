@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import models
+from django.utils import timezone
 from django.utils.module_loading import import_string
 from rest_framework import serializers
 
@@ -58,7 +62,26 @@ def serialize_user(user: Any) -> dict[str, Any]:
     return serializer_class(user).data  # type: ignore[no-any-return]
 
 
+class StoredDateTimeField(serializers.DateTimeField):
+    """A stored time, always shown with its UTC offset (DRF's format and time zone).
+
+    With ``USE_TZ = False`` DRF would show a naive time without an offset, which a
+    client reads as its own local time. A stored naive time is local time in
+    ``TIME_ZONE``, so DRF is told to read it there (as ``clock.aware`` does) and show
+    it there, with the offset.
+    """
+
+    def default_timezone(self) -> tzinfo:
+        if settings.USE_TZ:
+            return timezone.get_current_timezone()
+        return timezone.get_default_timezone()
+
+
 class LoginSessionSerializer(ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: StoredDateTimeField,
+    }
     current = serializers.SerializerMethodField()
 
     class Meta:

@@ -1,62 +1,185 @@
-"""Login throttling with DRF's rate-throttle machinery, counting failures only.
+"""Login throttling: failed logins limited per client IP, per username and per device.
 
-A brute-force attack is a stream of failed logins, so only failures are recorded:
-a user who logs in successfully many times is never locked out, while guessing is
-limited per client IP and, separately, per attacked username (so rotating IPs does
-not help). Rates come from ``LOGIN_THROTTLE_RATES`` (``None`` disables one).
+Counting (OWASP Authentication Cheat Sheet, "Protect against automated attacks"):
 
-If the cache fails, logins go on unthrottled (logged as an error), as they do with
-django-redis ``IGNORE_EXCEPTIONS``: the password check still decides, and a cache
-outage must not lock every user out.
+- Every attempt takes a slot *before* the password is checked, with the cache's
+  atomic ``add`` and ``incr``: however many guesses arrive at once, at most the limit
+  of them reach ``authenticate()`` per window. A read-then-write history (DRF's
+  ``SimpleRateThrottle``) lets concurrent requests all read "not yet full".
+- Only failures keep their slot. A successful login gives it back (``decr``), and so
+  does an attempt refused by another bucket, so users who log in often are never
+  locked out. Attempts in flight hold a slot: more than the limit of *simultaneous*
+  logins for one name is refused too.
+- Fixed windows (the counter's key names the window, ``floor(now / period)``): simple,
+  and atomic wherever the cache's ``incr`` is, at the price that a burst across a
+  window boundary can see up to twice the limit in one period. ``Retry-After`` is the
+  rest of the window.
+- Buckets: an untrusted attempt counts under the client IP and under the username; an
+  attempt with a valid device cookie for that username (``devices.py``) counts under
+  the device only, until that device's own limit is spent.
+
+Usernames are counted in their NFKC form, case-folded: full-width ``alice`` (U+FF41...),
+``Alice`` and ``alice`` share one bucket. Django's ``ModelBackend`` is case-sensitive,
+but whether a deployment is cannot be known from here (MySQL's default collations, a
+case-insensitive collation, an ``iexact`` backend): counting case variants apart would
+multiply an attacker's guesses by the number of variants, while counting them together
+only couples two accounts' lockouts, which device cookies make harmless to their owners.
+
+Atomic on local memory, memcached, Django's ``RedisCache`` and django-redis. The
+database and file caches implement ``incr`` as read-then-write (check W081). A cache
+that stores nothing (``DummyCache``) turns throttling off (check W080). If the cache
+fails, logins go on unthrottled (logged as an error), as they do with django-redis
+``IGNORE_EXCEPTIONS``: the password check still decides, and a cache outage must not
+lock every user out.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import math
+import unicodedata
 from typing import Any
 
 from django.core.cache import caches
+from django.http import HttpRequest
 from rest_framework.throttling import SimpleRateThrottle
 
+from jwt_cookie_auth import devices
 from jwt_cookie_auth.conf import app_settings
+from jwt_cookie_auth.issuing import client_ip
 
 logger = logging.getLogger("jwt_cookie_auth")
 
+CACHE_FAILED = "Login throttle cache unavailable; not throttling."
+
+
+def normalize_username(username: str) -> str:
+    """Return the identity a submitted username is counted under: NFKC, case-folded."""
+    # As AbstractBaseUser.normalize_username, then casefold; NFKC again because
+    # casefolding can yield a string that is not in NFKC.
+    folded = unicodedata.normalize("NFKC", username).casefold()
+    return unicodedata.normalize("NFKC", folded)
+
 
 class LoginFailureThrottle(SimpleRateThrottle):
-    """One throttle scope ("ip" or "username") for one identity."""
+    """A fixed-window attempt counter for one scope (``"ip"``, ``"username"``, ``"device"``).
+
+    DRF's ``SimpleRateThrottle`` gives the rate syntax (``"5/min"``) and ``timer``; the
+    counting is ``reserve()`` / ``release()`` here, not ``allow_request()``.
+    """
+
+    # Set by SimpleRateThrottle.__init__ from the rate; read only when a rate is set.
+    num_requests: int
+    duration: int
 
     def __init__(self, scope: str, ident: str) -> None:
         self.scope = scope
         self.ident = ident
         self.cache = caches[app_settings.CACHE_ALIAS]
+        self.key: str | None = None
+        self.window_ends_at = 0.0
         super().__init__()
 
     def get_rate(self) -> str | None:
         return app_settings.LOGIN_THROTTLE_RATES.get(self.scope or "")
 
-    def get_cache_key(self, request: Any, view: Any) -> str | None:
+    def get_cache_key(self, request: Any = None, view: Any = None) -> str:
+        """Return the key of the counter for the current window."""
+        return self._key(int(self.timer() // self.duration))
+
+    def _key(self, window: int) -> str:
         digest = hashlib.sha256(self.ident.encode("utf-8", "surrogatepass")).hexdigest()
-        return f"jwt_cookie_auth:login-failures:{self.scope}:{digest}"
+        return f"jwt_cookie_auth:login-attempts:{self.scope}:{digest}:{window}"
 
-    def allow_request(self, request: Any, view: Any) -> bool:
-        try:
-            return super().allow_request(request, view)
-        except Exception:
-            logger.error("Login throttle cache unavailable; not throttling.", exc_info=True)
-            self.key = None  # and record_failure() records nothing
+    def reserve(self) -> bool:
+        """Count this attempt now; return False (and count nothing) if over the limit."""
+        if self.rate is None:
             return True
-
-    def throttle_success(self) -> bool:
-        # Checking is not a failure: record nothing here.
+        window = int(self.timer() // self.duration)
+        self.window_ends_at = float((window + 1) * self.duration)
+        key = self._key(window)
+        try:
+            count = self._increment(key)
+        except Exception:
+            logger.error(CACHE_FAILED, exc_info=True)
+            return True
+        if not isinstance(count, int):  # django-redis IGNORE_EXCEPTIONS answers None
+            logger.error(CACHE_FAILED)
+            return True
+        self.key = key
+        if count > self.num_requests:
+            self.release()
+            return False
         return True
 
-    def record_failure(self) -> None:
-        if self.rate is None or self.key is None:
-            return
-        self.history.insert(0, self.now)
+    def allow_request(self, request: Any, view: Any) -> bool:
+        """As a DRF throttle: count every request (the login view counts per attempt)."""
+        return self.reserve()
+
+    def _increment(self, key: str) -> Any:
+        # The key outlives its window, so incr() never meets a key that expired
+        # mid-window (Django's RedisCache would recreate it without a timeout).
+        timeout = self.duration + 1
+        # The common case, the window's first attempt, is one round trip.
+        if self.cache.add(key, 1, timeout):
+            return 1
         try:
-            self.cache.set(self.key, self.history, self.duration)  # type: ignore[attr-defined]
+            return self.cache.incr(key)
+        except ValueError:  # evicted or flushed since add(): start the window again
+            return 1 if self.cache.add(key, 1, timeout) else self.cache.incr(key)
+
+    def release(self) -> None:
+        """Give back the reserved slot: this attempt was not a failure."""
+        key, self.key = self.key, None
+        if key is None or self.timer() >= self.window_ends_at:
+            return  # nothing reserved, or a past window that no one counts in any more
+        try:
+            self.cache.decr(key)
+        except ValueError:
+            pass  # evicted or flushed: nothing left to give back
         except Exception:
-            logger.error("Login throttle cache unavailable; failure not counted.", exc_info=True)
+            logger.error("Login throttle cache unavailable; slot not released.", exc_info=True)
+
+    def wait(self) -> float:
+        """Return the seconds until this window ends (``Retry-After``)."""
+        return max(1.0, math.ceil(self.window_ends_at - self.timer()))
+
+
+class LoginAttempt:
+    """The buckets one login attempt counts in.
+
+    ``reserve()`` before ``authenticate()``; after a success ``release()`` gives the
+    slots back, while a failure keeps them (nothing to call). See the module docstring.
+    """
+
+    def __init__(self, request: HttpRequest, username: str) -> None:
+        self.request = request
+        self.ident = normalize_username(username)
+        self.held: list[LoginFailureThrottle] = []
+
+    def reserve(self) -> float | None:
+        """Count the attempt; return ``None`` if it may go on, else seconds to wait."""
+        device = devices.device_id(self.request, self.ident)
+        if device is not None:
+            known = LoginFailureThrottle("device", device)
+            if known.reserve():
+                self.held = [known]
+                return None
+            # This device cookie failed too often: it counts as untrusted for now.
+        buckets = [
+            LoginFailureThrottle("ip", client_ip(self.request) or "unknown"),
+            LoginFailureThrottle("username", self.ident),
+        ]
+        for bucket in buckets:
+            if not bucket.reserve():
+                self.release()
+                return bucket.wait()
+            self.held.append(bucket)
+        return None
+
+    def release(self) -> None:
+        """Give back every slot: a success (or a refused attempt) is no failure."""
+        held, self.held = self.held, []
+        for bucket in held:
+            bucket.release()

@@ -14,6 +14,10 @@ Verification is strict by construction:
   the right types; time claims are checked here against ``clock.now()`` with
   ``LEEWAY`` so tests can move the clock;
 - input longer than ``MAX_TOKEN_LENGTH`` is refused before any parsing.
+
+Claims beyond these (``extra_claims``, e.g. the password fingerprint of
+``password_binding``) are signed and returned in ``Claims.payload``; this module does
+not interpret them.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ import base64
 import binascii
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 import jwt
@@ -70,11 +75,25 @@ class Claims:
 
     @property
     def expires_at(self) -> datetime:
-        return datetime.fromtimestamp(self.exp, tz=UTC)
+        """``exp`` as the database stores times (``clock.from_timestamp``)."""
+        return clock.from_timestamp(self.exp)
 
     @property
     def issued_at(self) -> datetime:
-        return datetime.fromtimestamp(self.iat, tz=UTC)
+        return clock.from_timestamp(self.iat)
+
+    # Read like simplejwt's tokens (``request.auth["role"]``), so views migrating
+    # from it keep working; the claims stay read-only.
+    def __getitem__(self, name: str) -> Any:
+        """Return the claim ``name``; ``KeyError`` if the token does not carry it."""
+        return self.payload[name]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """Return the claim ``name``, or ``default`` if the token does not carry it."""
+        return self.payload.get(name, default)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.payload
 
 
 def new_jti() -> str:
@@ -82,8 +101,11 @@ def new_jti() -> str:
 
 
 def timestamp(moment: datetime) -> int:
-    """Return whole seconds since the epoch; tokens and the database agree on these."""
-    return int(moment.timestamp())
+    """Return whole seconds since the epoch; tokens and the database agree on these.
+
+    A naive ``moment`` (``USE_TZ = False``) is local time in ``TIME_ZONE``.
+    """
+    return int(clock.timestamp(moment))
 
 
 def encode(
@@ -94,10 +116,17 @@ def encode(
     jti: str,
     issued_at: datetime,
     expires_at: datetime,
+    extra_claims: Mapping[str, Any] | None = None,
 ) -> str:
     """Return a signed token of ``token_type``."""
     token, _ = mint(
-        token_type, sub=sub, sid=sid, jti=jti, issued_at=issued_at, expires_at=expires_at
+        token_type,
+        sub=sub,
+        sid=sid,
+        jti=jti,
+        issued_at=issued_at,
+        expires_at=expires_at,
+        extra_claims=extra_claims,
     )
     return token
 
@@ -110,12 +139,14 @@ def mint(
     jti: str,
     issued_at: datetime,
     expires_at: datetime,
+    extra_claims: Mapping[str, Any] | None = None,
 ) -> tuple[str, Claims]:
     """Return a signed token of ``token_type`` and its claims (no need to decode it).
 
     Deterministic for HMAC, RSA and EdDSA keys: the same claims give the same token,
     which is how the rotation grace period re-serves an already issued successor
-    without the database ever holding a usable token.
+    without the database ever holding a usable token. ``extra_claims`` may not
+    replace a claim set here (``ValueError``).
     """
     keyset = get_keys()
     payload: dict[str, Any] = {
@@ -130,6 +161,10 @@ def mint(
         payload["iss"] = app_settings.ISSUER
     if app_settings.AUDIENCE is not None:
         payload["aud"] = app_settings.AUDIENCE
+    if extra_claims:
+        if not extra_claims.keys().isdisjoint(payload):
+            raise ValueError("extra_claims may not replace the registered claims")
+        payload.update(extra_claims)
     token = jwt.encode(
         payload,
         keyset.signing_key,
@@ -217,7 +252,7 @@ def _check_claims(payload: dict[str, Any], expected_type: TokenType, allow_expir
     if not (0 <= iat < MAX_TIMESTAMP and 0 <= exp < MAX_TIMESTAMP):
         # Beyond year 9999 a datetime cannot hold it: refuse rather than fail later.
         raise InvalidToken("iat or exp out of range")
-    now = clock.now().timestamp()
+    now = clock.timestamp(clock.now())
     leeway = app_settings.LEEWAY.total_seconds()
     if exp <= now - leeway and not allow_expired:
         raise TokenExpired("token has expired")
@@ -239,7 +274,7 @@ def seems_expired(token: str) -> bool:
         return True
     try:
         exp = _unverified_segment(token.split(".")[1])["exp"]
-        return not _is_int(exp) or exp <= clock.now().timestamp()
+        return not _is_int(exp) or exp <= clock.timestamp(clock.now())
     except (IndexError, KeyError, *SEGMENT_ERRORS):
         return True
 

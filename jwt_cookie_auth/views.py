@@ -7,42 +7,58 @@ clients.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib.auth import authenticate, user_logged_in, user_logged_out
 from django.contrib.auth.signals import user_login_failed
+from django.db import transaction
 from django.middleware.csrf import get_token, rotate_token
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, generics, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from jwt_cookie_auth import clock, revocation, rotation, tokens
+from jwt_cookie_auth import clock, django_sessions, revocation, rotation, tokens
 from jwt_cookie_auth.authentication import JWTCookieAuthentication, bearer_token
 from jwt_cookie_auth.conf import app_settings
-from jwt_cookie_auth.cookies import delete_token_cookies, mark_private, set_token_cookies
+from jwt_cookie_auth.cookie_names import access_cookie_name, refresh_cookie_name
+from jwt_cookie_auth.cookie_paths import sees_refresh_cookie
+from jwt_cookie_auth.cookies import (
+    delete_token_cookies,
+    duplicated_token_cookies,
+    mark_private,
+    set_token_cookies,
+    token_cookie_values,
+)
 from jwt_cookie_auth.csrf import enforce_csrf
+from jwt_cookie_auth.devices import set_device_cookie
 from jwt_cookie_auth.identity import authenticate_access_token
-from jwt_cookie_auth.issuing import IssuedTokens, client_ip, start_session
+from jwt_cookie_auth.issuing import IssuedTokens, start_session
 from jwt_cookie_auth.models import LoginSession, RevokeReason
+from jwt_cookie_auth.parsers import JSONParser
 from jwt_cookie_auth.request_auth import resolve
 from jwt_cookie_auth.serializers import LoginSerializer, LoginSessionSerializer, serialize_user
-from jwt_cookie_auth.throttling import LoginFailureThrottle
+from jwt_cookie_auth.step_up import PASSWORD_AMR
+from jwt_cookie_auth.throttling import LoginAttempt
 
 if TYPE_CHECKING:
     ListAPIView = generics.ListAPIView[LoginSession]
 else:
     ListAPIView = generics.ListAPIView
 
+logger = logging.getLogger("jwt_cookie_auth")
+
 LOGIN_FAILED = _("Unable to log in with the provided credentials.")
 REFRESH_FAILED = _("Your session has expired. Please log in again.")
+LOGOUT_UNSEEN = _("The session cannot be seen from here: refresh it, then log out again.")
 WWW_AUTHENTICATE = 'Bearer realm="api"'
 
 
@@ -59,17 +75,31 @@ def _bearer_token(request: Request) -> str | None:
 
 def _has_token_cookie(request: Request) -> bool:
     cookies = request.COOKIES
-    return app_settings.ACCESS_COOKIE_NAME in cookies or app_settings.REFRESH_COOKIE_NAME in cookies
+    return access_cookie_name() in cookies or refresh_cookie_name() in cookies
 
 
-def _tokens_response(issued: IssuedTokens, request: Request) -> Response:
+def sent_by_browser(request: Request) -> bool:
+    """Return whether a browser sent this request.
+
+    Browsers add ``Origin`` to every POST (same-origin included) and ``Sec-Fetch-*``
+    to every request, and page script can neither remove them nor set ``Sec-``
+    headers (Fetch "forbidden request headers"). A native client sends neither.
+    """
+    meta = request.META
+    return "HTTP_ORIGIN" in meta or any(key.startswith("HTTP_SEC_FETCH_") for key in meta)
+
+
+def _tokens_response(issued: IssuedTokens, request: Request, *, bearer: bool = False) -> Response:
     data: dict[str, Any] = {
         "user": serialize_user(issued.session.user),
         "session_id": str(issued.session.pk),
         **issued.expiry_times(),
         "csrf_token": get_token(request._request),
     }
-    if app_settings.TOKENS_IN_BODY:
+    # TOKENS_IN_BODY serves native clients only: a client that refreshed with a Bearer
+    # token (it holds one already), or one that is not a browser. A browser page gets
+    # cookies only, so one XSS cannot read the long-lived refresh token.
+    if app_settings.TOKENS_IN_BODY and (bearer or not sent_by_browser(request)):
         data.update(access=issued.access, refresh=issued.refresh)
     response = Response(data)
     set_token_cookies(response, issued)
@@ -93,7 +123,13 @@ class AuthAPIView(APIView):
     # Refresh and logout read no body, but the CSRF check reads a form body's token:
     # a plain HTML form with csrfmiddlewaretoken must work (e.g. a logout button).
     parser_classes = [JSONParser, FormParser, MultiPartParser]
-    throttle_classes: list[Any] = []
+
+    @property
+    def throttle_classes(self) -> list[Any]:  # type: ignore[override]
+        # The project's REST_FRAMEWORK DEFAULT_THROTTLE_CLASSES apply here as on any
+        # DRF view (read per request, so override_settings works); the login view's
+        # failure throttle comes on top.
+        return list(api_settings.DEFAULT_THROTTLE_CLASSES)
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -121,13 +157,11 @@ class LoginView(AuthAPIView):
         serializer.is_valid(raise_exception=True)
         username_field = serializer.username_field
         username = serializer.validated_data[username_field]
-        throttles = [
-            LoginFailureThrottle("ip", client_ip(request._request) or "unknown"),
-            LoginFailureThrottle("username", username.casefold()),
-        ]
-        for throttle in throttles:
-            if not throttle.allow_request(request, self):
-                raise exceptions.Throttled(throttle.wait())
+        # Counted before the password is checked, so concurrent guesses cannot pass.
+        attempt = LoginAttempt(request._request, username)
+        wait = attempt.reserve()
+        if wait is not None:
+            raise exceptions.Throttled(wait)
         credentials = {username_field: username, "password": serializer.validated_data["password"]}
         user = authenticate(request._request, **credentials)
         if user is not None and not getattr(user, "is_active", True):
@@ -137,21 +171,25 @@ class LoginView(AuthAPIView):
             )
             user = None
         if user is None:
-            for throttle in throttles:
-                throttle.record_failure()
             # A mistyped password must not log this browser out of its session.
             return _unauthorized(LOGIN_FAILED, delete_cookies=False)
+        attempt.release()  # only failures count
         self._revoke_planted_session(request)
         issued = start_session(
-            request._request, user, persistent=serializer.validated_data["remember"]
+            request._request,
+            user,
+            persistent=serializer.validated_data["remember"],
+            amr=PASSWORD_AMR,
         )
         user_logged_in.send(sender=user.__class__, request=request._request, user=user)
         # A new privilege level gets a new CSRF token, as django.contrib.auth.login does.
         rotate_token(request._request)
-        return _tokens_response(issued, request)
+        response = _tokens_response(issued, request)
+        set_device_cookie(response, attempt.ident)
+        return response
 
     def _revoke_planted_session(self, request: Request) -> None:
-        planted = request.COOKIES.get(app_settings.REFRESH_COOKIE_NAME)
+        planted = request.COOKIES.get(refresh_cookie_name())
         try:
             claims = tokens.decode(planted, tokens.REFRESH)
         except tokens.TokenError:
@@ -171,11 +209,18 @@ class RefreshView(AuthAPIView):
     permission_classes = [AllowAny]
 
     def post(self, request: Request) -> Response:
-        token = request.COOKIES.get(app_settings.REFRESH_COOKIE_NAME)
+        token = request.COOKIES.get(refresh_cookie_name())
         bearer = _bearer_token(request)
         if token or bearer is None:
             enforce_csrf(request)
-        if not token and app_settings.TOKENS_IN_BODY:
+        duplicated = duplicated_token_cookies(request._request)
+        if duplicated:
+            # Cookie tossing: rotating either value could hand the victim the attacker's
+            # session, and any Set-Cookie would replace the victim's host-only cookies.
+            logger.warning("Refresh refused: token cookie %s sent more than once.", duplicated)
+            return _unauthorized(REFRESH_FAILED, delete_cookies=False)
+        from_bearer = not token and app_settings.TOKENS_IN_BODY
+        if from_bearer:
             # Native clients without a cookie jar send the refresh token as Bearer.
             token = bearer
         if not token:
@@ -184,7 +229,7 @@ class RefreshView(AuthAPIView):
             issued = rotation.rotate(token, request._request)
         except (tokens.TokenError, rotation.RefreshRejected):
             return _unauthorized(REFRESH_FAILED)
-        return _tokens_response(issued, request)
+        return _tokens_response(issued, request, bearer=from_bearer)
 
 
 class LogoutView(AuthAPIView):
@@ -206,16 +251,31 @@ class LogoutView(AuthAPIView):
         if bearer is None or _has_token_cookie(request):
             enforce_csrf(request)
         if _has_token_cookie(request):
-            candidates += [
-                (request.COOKIES.get(app_settings.REFRESH_COOKIE_NAME), tokens.REFRESH),
-                (request.COOKIES.get(app_settings.ACCESS_COOKIE_NAME), tokens.ACCESS),
-            ]
+            # Every value, not Django's last one: with a planted same-named cookie both
+            # sessions end, so deleting the victim's cookies cannot leave the planted one
+            # in charge.
+            values = token_cookie_values(request._request)
+            candidates += [(token, tokens.REFRESH) for token in values[refresh_cookie_name()]]
+            candidates += [(token, tokens.ACCESS) for token in values[access_cookie_name()]]
         session_ids = set()
         for token, token_type in candidates:
             try:
                 session_ids.add(tokens.decode(token, token_type, allow_expired=True).sid)
             except tokens.TokenError:
                 continue
+        if not session_ids and bearer is None and not sees_refresh_cookie(request.path):
+            # Outside REFRESH_COOKIE_PATH (check E052) with no access token: a session
+            # may be live that this view cannot see. A 204 would claim it ended, and
+            # deleting the cookies would take away the browser's only way to end it.
+            logger.warning(
+                "Logout at %s cannot see the refresh cookie (REFRESH_COOKIE_PATH=%r).",
+                request.path,
+                app_settings.REFRESH_COOKIE_PATH,
+            )
+            return _unauthorized(LOGOUT_UNSEEN, delete_cookies=False)
+        # Log the browser out of Django's session too, or plain views go on seeing the
+        # user through a leftover sessionid.
+        django_sessions.end_browser_session(request._request)
         for session_id in session_ids:
             self._logout(request, session_id)
         response = Response(status=status.HTTP_204_NO_CONTENT)
@@ -248,6 +308,8 @@ class LogoutAllView(AuthenticatedAuthView):
         revocation.revoke_user_sessions(
             [request.user.pk], RevokeReason.LOGOUT_ALL, request._request
         )
+        django_sessions.end_browser_session(request._request)
+        django_sessions.end_django_sessions([request.user.pk])
         user_logged_out.send(
             sender=request.user.__class__, request=request._request, user=request.user
         )
@@ -282,9 +344,9 @@ class SessionView(AuthAPIView):
             {
                 "user": serialize_user(user),
                 "session_id": claims.sid,
-                "access_expires_at": claims.expires_at.isoformat(),
-                "refresh_expires_at": refresh_expires.isoformat() if refresh_expires else None,
-                "session_expires_at": session_expires.isoformat() if session_expires else None,
+                "access_expires_at": clock.isoformat(claims.expires_at),
+                "refresh_expires_at": clock.isoformat(refresh_expires) if refresh_expires else None,
+                "session_expires_at": clock.isoformat(session_expires) if session_expires else None,
                 "csrf_token": csrf_token,
             }
         )
@@ -336,10 +398,14 @@ class SessionDetailView(AuthenticatedAuthView):
         return response
 
 
-login = exempt_from_auto_refresh(LoginView.as_view())
-refresh = exempt_from_auto_refresh(RefreshView.as_view())
-logout = exempt_from_auto_refresh(LogoutView.as_view())
-logout_all = LogoutAllView.as_view()
+# The views that write commit their own short transactions (rotation.py, revocation.py),
+# never the request's: under ATOMIC_REQUESTS a refresh would hold its row lock until the
+# response, and on SQLite the request's transaction reads first, so its write fails with
+# "database is locked" whenever another request is writing (transactions.py).
+login = exempt_from_auto_refresh(transaction.non_atomic_requests(LoginView.as_view()))
+refresh = exempt_from_auto_refresh(transaction.non_atomic_requests(RefreshView.as_view()))
+logout = exempt_from_auto_refresh(transaction.non_atomic_requests(LogoutView.as_view()))
+logout_all = transaction.non_atomic_requests(LogoutAllView.as_view())
 session = SessionView.as_view()
 sessions = SessionListView.as_view()
-session_detail = SessionDetailView.as_view()
+session_detail = transaction.non_atomic_requests(SessionDetailView.as_view())

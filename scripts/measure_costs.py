@@ -37,6 +37,8 @@ from django.test.utils import (  # noqa: E402
 )
 from django.urls import reverse  # noqa: E402
 
+from jwt_cookie_auth.cookie_names import access_cookie_name  # noqa: E402
+
 calls: Counter[str] = Counter()
 
 
@@ -107,7 +109,7 @@ def main() -> None:
         )
         measure("first API GET (cold revocation cache)", lambda: client.get(me))
         measure("API GET, warm cache (cookie)", lambda: client.get(me))
-        access = client.cookies[settings.JWT_COOKIE_AUTH.get("ACCESS_COOKIE_NAME", "jwt_access")]
+        access = client.cookies[access_cookie_name()]
         bearer = Client(HTTP_AUTHORIZATION=f"Bearer {access.value}")
         measure("API GET, warm cache (Bearer)", lambda: bearer.get(me))
         measure("plain Django view, warm cache", lambda: client.get(reverse("whoami")))

@@ -3,6 +3,7 @@
 #
 #   1. SQLite + local-memory cache, Django's User model
 #   2. SQLite + local-memory cache, a custom user model (UUID pk, email login)
+#   2b. SQLite + local-memory cache, USE_TZ = False (naive local times, America/New_York)
 #   3. PostgreSQL + Redis (the servers on 127.0.0.1), including the concurrency tests
 #   4. the browser tests (tests/e2e, marker e2e): the demo project in headless Chromium
 #
@@ -40,6 +41,7 @@ PYTEST_ARGS=("$@")
 run_pass "SQLite, local-memory cache, django.contrib.auth User" JWT_TEST_DB=sqlite
 run_pass "SQLite, local-memory cache, custom user model (UUID pk, email)" \
     JWT_TEST_DB=sqlite JWT_TEST_USER_MODEL=custom
+run_pass "SQLite, local-memory cache, USE_TZ = False" JWT_TEST_DB=sqlite JWT_TEST_USE_TZ=0
 
 missing=$(.venv/bin/python scripts/services.py) || true
 if [ -n "$missing" ]; then

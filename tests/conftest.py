@@ -50,11 +50,11 @@ def redis_commands() -> Iterator[list[tuple[Any, ...]]]:
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
-    """Tests marked ``postgres`` run in the PostgreSQL pass only (make test runs both)."""
-    if os.environ.get("JWT_TEST_DB") == "postgres":
-        return
-    selected = [item for item in items if "postgres" not in item.keywords]
-    deselected = [item for item in items if "postgres" in item.keywords]
+    """Tests marked ``postgres`` run in the PostgreSQL pass only, ``sqlite`` ones only
+    in the SQLite passes (make test runs both)."""
+    other = "sqlite" if os.environ.get("JWT_TEST_DB") == "postgres" else "postgres"
+    selected = [item for item in items if other not in item.keywords]
+    deselected = [item for item in items if other in item.keywords]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = selected
@@ -93,6 +93,18 @@ def _clear_cache() -> Iterator[None]:
     caches["default"].clear()
     yield
     caches["default"].clear()
+
+
+@pytest.fixture(autouse=True)
+def _hold_login_throttle_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hold the login throttle's clock still: a fixed window must not end mid-test.
+
+    Tests about windows ending move it themselves (``LoginFailureThrottle.timer``).
+    """
+    from jwt_cookie_auth.throttling import LoginFailureThrottle
+
+    now = LoginFailureThrottle.timer()
+    monkeypatch.setattr(LoginFailureThrottle, "timer", staticmethod(lambda: now))
 
 
 @pytest.fixture
@@ -136,11 +148,15 @@ def csrf_client(db: None) -> Client:
 
 
 def access_cookie(client: Client) -> str:
-    return client.cookies[settings.JWT_COOKIE_AUTH.get("ACCESS_COOKIE_NAME", "jwt_access")].value
+    from jwt_cookie_auth.cookie_names import access_cookie_name
+
+    return client.cookies[access_cookie_name()].value
 
 
 def refresh_cookie(client: Client) -> str:
-    return client.cookies[settings.JWT_COOKIE_AUTH.get("REFRESH_COOKIE_NAME", "jwt_refresh")].value
+    from jwt_cookie_auth.cookie_names import refresh_cookie_name
+
+    return client.cookies[refresh_cookie_name()].value
 
 
 def new_session(user: Any) -> str:
@@ -155,7 +171,9 @@ def new_session(user: Any) -> str:
 def api_status(access: str) -> int:
     """Return the status of an API call made with only this access cookie."""
     client = Client()
-    client.cookies[settings.JWT_COOKIE_AUTH.get("ACCESS_COOKIE_NAME", "jwt_access")] = access
+    from jwt_cookie_auth.cookie_names import access_cookie_name
+
+    client.cookies[access_cookie_name()] = access
     return client.get(reverse("me")).status_code
 
 

@@ -526,6 +526,7 @@ def django_process(
     from django.contrib.auth import get_user_model
     from django.test import Client
 
+    from jwt_cookie_auth.cookie_names import refresh_cookie_name
     from jwt_cookie_auth.models import RevokeReason
     from jwt_cookie_auth.revocation import revoke_user_sessions
 
@@ -535,9 +536,9 @@ def django_process(
         barrier.wait(timeout=60)
         if kind == "refresh":
             client = Client(raise_request_exception=False)
-            client.cookies["jwt_refresh"] = argument
+            client.cookies[refresh_cookie_name()] = argument
             response = client.post("/auth/refresh/")
-            cookie = response.cookies.get("jwt_refresh")
+            cookie = response.cookies.get(refresh_cookie_name())
             results.put((kind, os.getpid(), response.status_code, cookie.value if cookie else None))
         else:
             users = get_user_model()._default_manager.filter(pk=argument).values("pk")

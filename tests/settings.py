@@ -8,6 +8,8 @@ Environment switches, so one suite runs against every backend:
   ``USERNAME_FIELD`` (else ``django.contrib.auth.models.User``).
 - ``JWT_TEST_DB_NAME``: the PostgreSQL database name (its test database gets Django's
   ``test_`` prefix), so two PostgreSQL passes can run side by side.
+- ``JWT_TEST_USE_TZ=0``: ``USE_TZ = False`` with a non-UTC ``TIME_ZONE`` that has DST
+  (naive local datetimes in the database), else aware UTC.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ import os
 SECRET_KEY = "tests-only-secret-key-that-is-long-enough-to-be-realistic-0123456789"
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
-USE_TZ = True
-TIME_ZONE = "UTC"
+USE_TZ = os.environ.get("JWT_TEST_USE_TZ", "1") != "0"
+TIME_ZONE = "UTC" if USE_TZ else "America/New_York"
 
 INSTALLED_APPS = [
     "django.contrib.admin",

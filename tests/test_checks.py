@@ -74,9 +74,9 @@ def jwt_config(**config: Any) -> dict[str, Any]:
 
 
 def run(config: dict[str, Any]) -> list[checks.CheckMessage]:
-    """Run every registered security check under ``config``; keep ours."""
+    """Run every registered security check (deploy ones too) under ``config``; keep ours."""
     with override_settings(**config):
-        messages = checks.run_checks(tags=[checks.Tags.security])
+        messages = checks.run_checks(tags=[checks.Tags.security], include_deployment_checks=True)
     return [m for m in messages if str(m.id).startswith("jwt_cookie_auth.")]
 
 
@@ -104,13 +104,23 @@ BAD_CONFIGS: dict[str, list[dict[str, Any]]] = {
     "E008": [jwt_config(USER_SERIALIZER="tests.nowhere.Serializer")],
     "E010": [jwt_config(COOKIE_SAMESITE="lax"), jwt_config(COOKIE_SAMESITE="")],
     "E011": [jwt_config(COOKIE_SAMESITE="None", COOKIE_SECURE=False)],
-    "E012": [jwt_config(REFRESH_COOKIE_NAME="jwt_access")],
+    "E012": [
+        jwt_config(REFRESH_COOKIE_NAME="jwt_access"),
+        # Different as configured, the same on the wire once prefixed.
+        jwt_config(ACCESS_COOKIE_NAME="__Host-t", REFRESH_COOKIE_NAME="t"),
+    ],
     "E013": [
         jwt_config(ACCESS_COOKIE_NAME="__Host-access", ACCESS_COOKIE_PATH="/api/"),
         jwt_config(ACCESS_COOKIE_NAME="__Host-access", COOKIE_DOMAIN=".example.com"),
         jwt_config(REFRESH_COOKIE_NAME="__Host-refresh", COOKIE_SECURE=False),
     ],
     "E014": [jwt_config(ACCESS_COOKIE_NAME="__Secure-access", COOKIE_SECURE=False)],
+    "E015": [jwt_config(COOKIE_NAME_PREFIX="__Host-"), jwt_config(COOKIE_NAME_PREFIX=None)],
+    "W015": [
+        jwt_config(COOKIE_NAME_PREFIX=""),
+        sound(JWT_COOKIE_AUTH={"COOKIE_SECURE": False}, DEBUG=True),
+        jwt_config(ACCESS_COOKIE_NAME="__Host-access", COOKIE_NAME_PREFIX=""),
+    ],
     "E020": [
         jwt_config(ALGORITHM="none"),
         jwt_config(ALGORITHM="HS1"),
@@ -131,13 +141,72 @@ BAD_CONFIGS: dict[str, list[dict[str, Any]]] = {
     "E031": [sound(MIDDLEWARE=middleware_without(CSRF_MW))],
     "E040": [jwt_config(CACHE_ALIAS="revocation")],
     "E050": [jwt_config(REFRESH_COOKIE_PATH="/auth/")],
-    "E051": [jwt_config(REFRESH_COOKIE_PATH="/api/", AUTO_REFRESH=False)],
+    "E051": [
+        jwt_config(REFRESH_COOKIE_PATH="/api/", AUTO_REFRESH=False),
+        # RFC 6265 path-match: "/au" is a string prefix of "/auth/refresh/", not a path one.
+        jwt_config(REFRESH_COOKIE_PATH="/au", AUTO_REFRESH=False),
+    ],
+    # Issue 9 item 4: logout after the access cookie expired saw no cookie at all.
+    "E052": [jwt_config(REFRESH_COOKIE_PATH="/auth/refresh/", AUTO_REFRESH=False)],
+    "E053": [jwt_config(REFRESH_COOKIE_PATH="/auth/refresh/", AUTO_REFRESH=False)],
+    # Issue 9 items 7 and 8: the login throttle and its device cookies.
+    "E080": [
+        jwt_config(LOGIN_THROTTLE_RATES={"ip": "20/minute", "user": "5/min"}),
+        jwt_config(LOGIN_THROTTLE_RATES={"username": "5 per minute"}),
+        jwt_config(LOGIN_THROTTLE_RATES={"username": "0/min"}),
+        jwt_config(LOGIN_THROTTLE_RATES="5/min"),
+    ],
+    "E081": [
+        jwt_config(DEVICE_COOKIE_NAME=""),
+        jwt_config(DEVICE_COOKIE_NAME="jwt_refresh"),
+    ],
+    "E082": [
+        jwt_config(DEVICE_COOKIE_MAX_AGE=3600),
+        jwt_config(DEVICE_COOKIE_MAX_AGE=timedelta(0)),
+    ],
+    "E090": [
+        jwt_config(CLIENT_IP_HEADER="HTTP_X_FORWARDED_FOR", NUM_PROXIES=-1),
+        jwt_config(CLIENT_IP_HEADER="HTTP_X_FORWARDED_FOR", NUM_PROXIES="1"),
+        jwt_config(CLIENT_IP_HEADER="HTTP_X_FORWARDED_FOR", NUM_PROXIES=True),
+    ],
+    "E091": [
+        jwt_config(CLIENT_IP_HEADER="HTTP_X_FORWARDED_FOR", TRUSTED_PROXIES="10.0.0.0/8"),
+        jwt_config(CLIENT_IP_HEADER="HTTP_X_FORWARDED_FOR", TRUSTED_PROXIES=["10.0.0.0/33"]),
+        jwt_config(CLIENT_IP_HEADER="HTTP_X_FORWARDED_FOR", TRUSTED_PROXIES=["fe80::/10%eth0"]),
+    ],
+    "E092": [
+        jwt_config(
+            CLIENT_IP_HEADER="HTTP_X_FORWARDED_FOR", NUM_PROXIES=1, TRUSTED_PROXIES=["10.0.0.0/8"]
+        )
+    ],
+    "E093": [
+        jwt_config(CLIENT_IP_HEADER="X-Forwarded-For", NUM_PROXIES=1),
+        jwt_config(CLIENT_IP_HEADER="http_x_forwarded_for", NUM_PROXIES=1),
+    ],
     "W001": [jwt_config(LEEWAY=timedelta(seconds=60)), jwt_config(LEEWAY=-timedelta(seconds=1))],
     "W002": [jwt_config(ACCESS_TOKEN_LIFETIME=timedelta(minutes=30))],
     "W003": [jwt_config(COOKIE_SAMESITE="None")],
     "W004": [jwt_config(COOKIE_SECURE=False)],
     "W005": [sound(MIDDLEWARE=middleware_without(JWT_MW))],
     "W006": [sound(CACHES=LOCMEM_CACHES), sound(CACHES=DUMMY_CACHES)],
+    "W080": [sound(CACHES=DUMMY_CACHES), sound(CACHES=DUMMY_CACHES, DEBUG=True)],
+    "W081": [
+        sound(CACHES={"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache"}}),
+        sound(
+            CACHES={
+                "default": {
+                    "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                    "LOCATION": "/tmp/jwt-cache",
+                }
+            }
+        ),
+    ],
+    # Issue 9 item 6: the left-most X-Forwarded-For entry, written by the client, was used.
+    "W090": [
+        jwt_config(CLIENT_IP_HEADER="HTTP_X_FORWARDED_FOR"),
+        jwt_config(CLIENT_IP_HEADER="HTTP_X_REAL_IP"),
+    ],
+    "W091": [jwt_config(NUM_PROXIES=1), jwt_config(TRUSTED_PROXIES=["10.0.0.0/8"])],
 }
 
 # Configurations one step from a bad one that must not fire that check.
@@ -158,11 +227,39 @@ NEAR_MISSES: list[tuple[str, dict[str, Any]]] = [
         jwt_config(ACCESS_COOKIE_NAME="__Secure-access", REFRESH_COOKIE_NAME="__Secure-refresh"),
     ),
     ("E021", jwt_config(SIGNING_KEY="x" * 32)),
+    ("W015", jwt_config(COOKIE_DOMAIN=".example.com", REFRESH_COOKIE_PATH="/auth/")),
+    ("W015", jwt_config(COOKIE_NAME_PREFIX="auto", COOKIE_SECURE=True)),
     ("E050", jwt_config(REFRESH_COOKIE_PATH="/auth/", AUTO_REFRESH=False)),
     ("E051", jwt_config(REFRESH_COOKIE_PATH="/auth/", AUTO_REFRESH=False)),
+    ("E051", jwt_config(REFRESH_COOKIE_PATH="/auth", AUTO_REFRESH=False)),
+    ("E052", jwt_config(REFRESH_COOKIE_PATH="/auth/", AUTO_REFRESH=False)),
+    ("E053", jwt_config(REFRESH_COOKIE_PATH="/auth/", AUTO_REFRESH=False)),
+    ("E090", jwt_config(CLIENT_IP_HEADER="HTTP_X_FORWARDED_FOR", NUM_PROXIES=0)),
+    (
+        "E091",
+        jwt_config(CLIENT_IP_HEADER="HTTP_X_FORWARDED_FOR", TRUSTED_PROXIES=["10.0.0.1/8", "::1"]),
+    ),
+    ("E093", jwt_config(CLIENT_IP_HEADER="REMOTE_ADDR")),
+    ("W090", jwt_config(CLIENT_IP_HEADER="HTTP_X_FORWARDED_FOR", NUM_PROXIES=2)),
+    ("W091", jwt_config(CLIENT_IP_HEADER="HTTP_X_FORWARDED_FOR", TRUSTED_PROXIES=["10.0.0.0/8"])),
     ("W004", sound(JWT_COOKIE_AUTH={"COOKIE_SECURE": False}, DEBUG=True)),
     ("W005", sound(MIDDLEWARE=middleware_without(JWT_MW), JWT_COOKIE_AUTH={"AUTO_REFRESH": False})),
     ("W006", sound(CACHES=LOCMEM_CACHES, DEBUG=True)),
+    (
+        "E080",
+        jwt_config(LOGIN_THROTTLE_RATES={"ip": None, "username": "5/minute", "device": "1/s"}),
+    ),
+    ("E081", jwt_config(DEVICE_COOKIE_NAME="__Host-jwt_device")),
+    (
+        "W080",
+        sound(
+            CACHES=DUMMY_CACHES,
+            JWT_COOKIE_AUTH={
+                "LOGIN_THROTTLE_RATES": {"ip": None, "username": None, "device": None}
+            },
+        ),
+    ),
+    ("W081", sound(CACHES=LOCMEM_CACHES)),
     ("W001", jwt_config(LEEWAY=timedelta(seconds=30))),
     ("W002", jwt_config(ACCESS_TOKEN_LIFETIME=timedelta(minutes=15))),
 ]

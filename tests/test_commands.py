@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from jwt_cookie_auth import revocation, tokens
-from jwt_cookie_auth.conf import app_settings
+from jwt_cookie_auth.cookie_names import refresh_cookie_name
 from jwt_cookie_auth.issuing import start_session
 from jwt_cookie_auth.models import BlacklistedToken, LoginSession, RevokeReason
 from tests.conftest import FakeClock, api_status, make_user, new_session
@@ -189,5 +189,5 @@ def test_token_of_a_flushed_session_is_rejected(user: Any, clock: FakeClock) -> 
     assert revocation.is_session_revoked(sid) is True
     assert api_status(unexpired_access) == 401
     refresh = Client()
-    refresh.cookies[app_settings.REFRESH_COOKIE_NAME] = issued.refresh
+    refresh.cookies[refresh_cookie_name()] = issued.refresh
     assert refresh.post(reverse("jwt_cookie_auth:refresh")).status_code == 401

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from django.test import Client, RequestFactory
+from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
 
 from jwt_cookie_auth import identity, revocation, rotation, tokens
@@ -133,6 +133,10 @@ def test_logout_racing_refresh_leaves_session_dead(clock: FakeClock) -> None:
         assert True in results
 
 
+# Each login in flight holds a slot of the login throttle until its password check
+# succeeds, so that no more than the limit reach the check at once (test_throttling.py):
+# 30 simultaneous logins of one name need a limit of at least 30.
+@override_settings(JWT_COOKIE_AUTH={"LOGIN_THROTTLE_RATES": {"username": "30/min", "ip": "30/min"}})
 def test_parallel_logins_create_distinct_live_sessions(clock: FakeClock) -> None:
     """30 simultaneous logins of one user: 30 separate, live families."""
     user = make_user("alice")

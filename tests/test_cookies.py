@@ -15,7 +15,7 @@ from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
 
 from jwt_cookie_auth.checks import check_cookies
-from jwt_cookie_auth.conf import app_settings
+from jwt_cookie_auth.cookie_names import access_cookie_name, refresh_cookie_name
 from jwt_cookie_auth.cookies import EXPIRED
 from tests.conftest import access_cookie, credentials, login, refresh_cookie
 
@@ -35,7 +35,7 @@ def attributes(response: Any, name: str) -> dict[str, Any]:
 
 
 def cookie_names() -> tuple[str, str]:
-    return app_settings.ACCESS_COOKIE_NAME, app_settings.REFRESH_COOKIE_NAME
+    return access_cookie_name(), refresh_cookie_name()
 
 
 def exp_of(token: str) -> int:
@@ -95,7 +95,7 @@ def test_login_cookies_have_secure_defaults(client: Client, user: Any, clock: An
         assert "domain" not in attrs
         assert "expires" in attrs
     ages = assert_max_age_matches_exp(response, clock)
-    assert ages == {"jwt_access": 5 * 60, "jwt_refresh": 24 * 60 * 60}
+    assert ages == {access_cookie_name(): 5 * 60, refresh_cookie_name(): 24 * 60 * 60}
 
 
 @pytest.mark.parametrize(
@@ -128,8 +128,8 @@ def test_path_and_domain_follow_settings(client: Client, user: Any) -> None:
         for response in (login(client, user), client.post(reverse("jwt_cookie_auth:refresh"))):
             assert response.status_code == 200
             access, refresh = (
-                attributes(response, "jwt_access"),
-                attributes(response, "jwt_refresh"),
+                attributes(response, access_cookie_name()),
+                attributes(response, refresh_cookie_name()),
             )
             assert access["path"] == "/api/"
             assert refresh["path"] == "/auth/"
@@ -145,22 +145,22 @@ def test_max_age_never_outlives_the_token(client: Client, user: Any, clock: Any)
     }
     with override_settings(JWT_COOKIE_AUTH=config):
         ages = assert_max_age_matches_exp(login(client, user), clock)
-        assert ages == {"jwt_access": 300, "jwt_refresh": 3600}
+        assert ages == {access_cookie_name(): 300, refresh_cookie_name(): 3600}
         clock.advance(minutes=50)
         response = client.post(reverse("jwt_cookie_auth:refresh"))
         assert response.status_code == 200
         # The refresh token is capped by the session's absolute end (login + 90 min).
         assert assert_max_age_matches_exp(response, clock) == {
-            "jwt_access": 300,
-            "jwt_refresh": 40 * 60,
+            access_cookie_name(): 300,
+            refresh_cookie_name(): 40 * 60,
         }
         clock.advance(minutes=38)
         response = client.post(reverse("jwt_cookie_auth:refresh"))
         assert response.status_code == 200
         # The access token never outlives the refresh token, nor its cookie the token.
         assert assert_max_age_matches_exp(response, clock) == {
-            "jwt_access": 120,
-            "jwt_refresh": 120,
+            access_cookie_name(): 120,
+            refresh_cookie_name(): 120,
         }
 
 
@@ -311,46 +311,36 @@ def test_prefixed_cookie_names_work_end_to_end(prefix: str, client: Client, user
 # --- Duplicate cookie names ------------------------------------------------------------------
 
 
-def test_duplicate_cookie_names_resolve_to_the_last_value(client: Client, user: Any) -> None:
-    """``a=x; a=<valid>`` is deterministic: the last value counts (Django's parser), no 500."""
+def test_duplicate_cookie_names_are_refused_in_any_order(client: Client, user: Any) -> None:
+    """``a=x; a=<valid>`` is deterministic: a repeated token cookie name is cookie
+    tossing (test_tossing.py), so either order is a 401 / anonymous, and nothing is
+    set or deleted. Django's own parser would keep the last value."""
     login(client, user)
-    valid = access_cookie(client)
-    request = RequestFactory().get("/", HTTP_COOKIE=f"jwt_access=x; jwt_access={valid}")
-    assert request.COOKIES["jwt_access"] == valid
+    valid, name, refresh = access_cookie(client), access_cookie_name(), refresh_cookie_name()
+    request = RequestFactory().get("/", HTTP_COOKIE=f"{name}=x; {name}={valid}")
+    assert request.COOKIES[name] == valid
     anonymous = Client()
-    for _ in range(3):
-        response = anonymous.generic(
-            "GET", reverse("me"), HTTP_COOKIE=f"jwt_access=x; jwt_access={valid}"
-        )
-        assert response.status_code == 200
-        assert response.json()["user"] == user.get_username()
-        response = anonymous.generic(
-            "GET", reverse("me"), HTTP_COOKIE=f"jwt_access={valid}; jwt_access=x"
-        )
+    for header in (f"{name}=x; {name}={valid}", f"{name}={valid}; {name}=x"):
+        response = anonymous.generic("GET", reverse("me"), HTTP_COOKIE=header)
         assert response.status_code == 401
-        response = anonymous.get(
-            reverse("whoami"), HTTP_COOKIE=f"jwt_access={valid}; jwt_access=x; jwt_refresh=x"
-        )
+        assert not response.cookies
+        response = anonymous.get(reverse("whoami"), HTTP_COOKIE=f"{header}; {refresh}=x")
         assert response.status_code == 200
         assert response.json()["authenticated"] is False
+        assert not response.cookies
 
 
-def test_duplicate_refresh_cookie_names_resolve_to_the_last_value(
-    client: Client, user: Any
-) -> None:
-    """A duplicated refresh cookie: the last value is the one rotated or refused."""
+def test_duplicate_refresh_cookie_names_are_refused_in_any_order(client: Client, user: Any) -> None:
+    """A duplicated refresh cookie: 401 in either order, and no cookie written over."""
     login(client, user)
-    valid = refresh_cookie(client)
-    refused = Client().post(
-        reverse("jwt_cookie_auth:refresh"), HTTP_COOKIE=f"jwt_refresh={valid}; jwt_refresh=x"
-    )
-    assert refused.status_code == 401
-    assert refused.cookies["jwt_refresh"]["max-age"] == 0
-    rotated = Client().post(
-        reverse("jwt_cookie_auth:refresh"), HTTP_COOKIE=f"jwt_refresh=x; jwt_refresh={valid}"
-    )
+    valid, name = refresh_cookie(client), refresh_cookie_name()
+    for header in (f"{name}={valid}; {name}=x", f"{name}=x; {name}={valid}"):
+        refused = Client().post(reverse("jwt_cookie_auth:refresh"), HTTP_COOKIE=header)
+        assert refused.status_code == 401
+        assert not refused.cookies
+    rotated = Client().post(reverse("jwt_cookie_auth:refresh"), HTTP_COOKIE=f"{name}={valid}")
     assert rotated.status_code == 200
-    assert rotated.cookies["jwt_refresh"].value not in ("", valid)
+    assert rotated.cookies[name].value not in ("", valid)
 
 
 # --- Tokens stay out of response bodies ---------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from jwt_cookie_auth.conf import app_settings
+from jwt_cookie_auth.cookie_names import access_cookie_name, refresh_cookie_name
 from jwt_cookie_auth.models import LoginSession
 from tests.conftest import PASSWORD, access_cookie, credentials, csrf_login, refresh_cookie
 
@@ -35,7 +35,7 @@ def snapshot(client: Client) -> tuple[Any, ...]:
 
 
 def touches_no_token_cookie(response: Any) -> bool:
-    names = (app_settings.ACCESS_COOKIE_NAME, app_settings.REFRESH_COOKIE_NAME)
+    names = (access_cookie_name(), refresh_cookie_name())
     return not any(name in response.cookies for name in names)
 
 

@@ -34,6 +34,7 @@ from django.urls import reverse
 
 from jwt_cookie_auth import revocation, tokens
 from jwt_cookie_auth.conf import app_settings
+from jwt_cookie_auth.cookie_names import access_cookie_name, refresh_cookie_name
 from jwt_cookie_auth.models import BlacklistedToken, LoginSession, RevokeReason
 from tests.conftest import PASSWORD, FakeClock, credentials, make_user
 from tests.servers import (
@@ -94,13 +95,13 @@ class Browser:
         """Another browser holding a copy of these cookies."""
         thief = Browser(session_id=self.session_id)
         thief.statuses = self.statuses
-        for name in (app_settings.ACCESS_COOKIE_NAME, app_settings.REFRESH_COOKIE_NAME):
+        for name in (access_cookie_name(), refresh_cookie_name()):
             thief.client.cookies[name] = self.client.cookies[name].value
         return thief
 
     @property
     def refresh_token(self) -> str:
-        return str(self.client.cookies[app_settings.REFRESH_COOKIE_NAME].value)
+        return str(self.client.cookies[refresh_cookie_name()].value)
 
 
 def logged_in(user: Any) -> Browser:
@@ -136,7 +137,7 @@ def test_redis_crash_keeps_revocations_and_recovers(
     assert phone.post("jwt_cookie_auth:logout") == 204
     revocation.revoke_user_sessions([bob.pk], RevokeReason.ADMIN)  # the admin action's call
     assert marker(phone.session_id) == marker(bobs.session_id) == revocation.REVOKED
-    assert marker(laptop.session_id) == revocation.LIVE
+    assert marker(laptop.session_id) == revocation.live_marker(alice.pk)
 
     redis.kill()
 
@@ -177,7 +178,7 @@ def test_redis_crash_keeps_revocations_and_recovers(
         assert revocation.is_session_revoked(dead.session_id)
         assert marker(dead.session_id) == revocation.REVOKED
     assert laptop.api() == 200
-    assert marker(laptop.session_id) == revocation.LIVE
+    assert marker(laptop.session_id) == revocation.live_marker(alice.pk)
     assert logged_in(erin).api() == 200
     assert set(statuses) <= {200, 204, 401}, statuses
 
@@ -204,7 +205,8 @@ def test_evicted_markers_enforce_revocation(redis: RedisServer, clock: FakeClock
     stolen = [b.stolen() for b in browsers]
     for browser in browsers[:2]:
         assert browser.post("jwt_cookie_auth:logout") == 204
-    assert [marker(b.session_id) for b in browsers] == [0, 0, 1]
+    live = revocation.live_marker(users[2].pk)
+    assert [marker(b.session_id) for b in browsers] == [0, 0, live]
 
     redis.command("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
     redis.command("CONFIG", "SET", "maxmemory", "4mb")
@@ -277,7 +279,7 @@ def refresh_over(client: Client, path: str) -> Any:
     if path == "explicit":
         return client.post(reverse("jwt_cookie_auth:refresh"))
     # Transparent: no access cookie, so the middleware refreshes before the view.
-    client.cookies.pop(app_settings.ACCESS_COOKIE_NAME, None)
+    client.cookies.pop(access_cookie_name(), None)
     return client.get(reverse("me"))
 
 
@@ -305,8 +307,8 @@ def test_database_connection_dropped_during_refresh(
     assert b"OperationalError" not in response.content
     assert b"terminat" not in response.content
     # The client keeps its cookies: not renewed, not deleted.
-    assert app_settings.REFRESH_COOKIE_NAME not in response.cookies
-    assert app_settings.ACCESS_COOKIE_NAME not in response.cookies
+    assert refresh_cookie_name() not in response.cookies
+    assert access_cookie_name() not in response.cookies
 
     session = LoginSession.objects.get(pk=session_id)
     assert session.revoked_at is None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,7 +12,8 @@ from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from jwt_cookie_auth.conf import app_settings
+from jwt_cookie_auth import clock as jwt_clock
+from jwt_cookie_auth.cookie_names import access_cookie_name, refresh_cookie_name
 from jwt_cookie_auth.models import LoginSession, RevokeReason
 from jwt_cookie_auth.throttling import LoginFailureThrottle
 from tests.backends import MAGIC_WORD
@@ -28,7 +29,7 @@ def post_login(client: Client, data: Any, **extra: Any) -> Any:
 
 
 def token_cookie_names() -> tuple[str, str]:
-    return app_settings.ACCESS_COOKIE_NAME, app_settings.REFRESH_COOKIE_NAME
+    return access_cookie_name(), refresh_cookie_name()
 
 
 def sets_no_token_cookie(response: Any) -> bool:
@@ -72,8 +73,8 @@ def test_login_body_holds_no_tokens_by_default(client: Client, user: Any) -> Non
 @override_settings(JWT_COOKIE_AUTH={"TOKENS_IN_BODY": True})
 def test_tokens_in_body_setting_puts_tokens_in_the_body(client: Client, user: Any) -> None:
     body = post_login(client, credentials(user)).json()
-    assert body["access"] == client.cookies[app_settings.ACCESS_COOKIE_NAME].value
-    assert body["refresh"] == client.cookies[app_settings.REFRESH_COOKIE_NAME].value
+    assert body["access"] == client.cookies[access_cookie_name()].value
+    assert body["refresh"] == client.cookies[refresh_cookie_name()].value
 
 
 def test_login_response_is_no_store(client: Client, user: Any) -> None:
@@ -87,8 +88,8 @@ def test_remember_defaults_to_persistent_cookies(client: Client, user: Any) -> N
     response = post_login(client, credentials(user))
     for name in token_cookie_names():
         assert int(response.cookies[name]["max-age"]) > 0
-    assert int(response.cookies[app_settings.ACCESS_COOKIE_NAME]["max-age"]) <= 5 * 60
-    assert int(response.cookies[app_settings.REFRESH_COOKIE_NAME]["max-age"]) <= 24 * 3600
+    assert int(response.cookies[access_cookie_name()]["max-age"]) <= 5 * 60
+    assert int(response.cookies[refresh_cookie_name()]["max-age"]) <= 24 * 3600
     assert LoginSession.objects.get().persistent is True
 
 
@@ -405,7 +406,8 @@ def test_successful_logins_are_never_throttled(client: Client, user: Any) -> Non
 
 def test_session_lifetimes_in_body_match_settings(client: Client, user: Any, clock: Any) -> None:
     body = post_login(client, credentials(user)).json()
-    now = clock.now()
+    # The instant the clock stands at (a naive clock.now() is local time, USE_TZ=False).
+    now = jwt_clock.aware(clock.now()).astimezone(UTC)
     assert datetime.fromisoformat(body["access_expires_at"]) == now + timedelta(minutes=5)
     assert datetime.fromisoformat(body["refresh_expires_at"]) == now + timedelta(days=1)
     assert datetime.fromisoformat(body["session_expires_at"]) == now + timedelta(days=14)

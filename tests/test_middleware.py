@@ -15,7 +15,7 @@ from django.urls import include, path, reverse
 from django.utils import timezone
 
 from jwt_cookie_auth import revocation, tokens
-from jwt_cookie_auth.conf import app_settings
+from jwt_cookie_auth.cookie_names import access_cookie_name, refresh_cookie_name
 from jwt_cookie_auth.models import BlacklistedToken, LoginSession, RevokeReason
 from tests import views
 from tests.conftest import access_cookie, login, refresh_cookie
@@ -35,7 +35,7 @@ urlpatterns = [
 
 
 def names() -> tuple[str, str]:
-    return app_settings.ACCESS_COOKIE_NAME, app_settings.REFRESH_COOKIE_NAME
+    return access_cookie_name(), refresh_cookie_name()
 
 
 def whoami(client: Client, **extra: Any) -> dict[str, Any]:
@@ -144,7 +144,7 @@ def test_replaying_the_auto_rotated_refresh_token_later_is_refused(
     assert logged_in.get(reverse("me")).status_code == 200
     clock.advance(minutes=1)
     replay = Client()
-    replay.cookies[app_settings.REFRESH_COOKIE_NAME] = old_refresh
+    replay.cookies[refresh_cookie_name()] = old_refresh
     response = replay.post(reverse("jwt_cookie_auth:refresh"), content_type="application/json")
     assert response.status_code == 401
 
@@ -166,18 +166,18 @@ def test_parallel_requests_with_the_same_expired_cookies_both_pass(
 
 def test_only_refresh_cookie_is_renewed(logged_in: Client, user: Any) -> None:
     old_access, old_refresh = access_cookie(logged_in), refresh_cookie(logged_in)
-    del logged_in.cookies[app_settings.ACCESS_COOKIE_NAME]
+    del logged_in.cookies[access_cookie_name()]
     response = logged_in.get(reverse("whoami"))
     assert response.json() == {"authenticated": True, "user": user.get_username()}
     assert_new_cookies(response, old_access, old_refresh)
 
 
 def test_only_refresh_cookie_renews_for_drf_view(logged_in: Client, user: Any) -> None:
-    del logged_in.cookies[app_settings.ACCESS_COOKIE_NAME]
+    del logged_in.cookies[access_cookie_name()]
     response = logged_in.get(reverse("me"))
     assert response.status_code == 200
     assert response.json()["user"] == user.get_username()
-    assert response.cookies[app_settings.ACCESS_COOKIE_NAME].value
+    assert response.cookies[access_cookie_name()].value
 
 
 def test_without_auto_refresh_expired_access_is_401_and_anonymous(
@@ -202,7 +202,7 @@ def test_without_auto_refresh_only_refresh_cookie_is_anonymous(
     logged_in: Client, settings: Any
 ) -> None:
     settings.JWT_COOKIE_AUTH = {"AUTO_REFRESH": False}
-    del logged_in.cookies[app_settings.ACCESS_COOKIE_NAME]
+    del logged_in.cookies[access_cookie_name()]
     assert whoami(logged_in)["authenticated"] is False
     assert logged_in.get(reverse("me")).status_code == 401
     assert LoginSession.objects.get().rotated_at is None
@@ -219,7 +219,7 @@ def test_renewed_cookies_survive_a_server_error(clock: Any, logged_in: Client, u
     clock.advance(minutes=6)
     response = logged_in.get(reverse("broken"))
     assert response.status_code == 500
-    assert response.cookies[app_settings.REFRESH_COOKIE_NAME].value not in ("", old_refresh)
+    assert response.cookies[refresh_cookie_name()].value not in ("", old_refresh)
     clock.advance(minutes=1)  # well past ROTATION_GRACE_PERIOD
     retry = logged_in.get(reverse("whoami"))
     assert retry.json() == {"authenticated": True, "user": user.get_username()}
@@ -234,7 +234,7 @@ def test_dead_cookies_are_not_deleted_on_a_server_error(logged_in: Client) -> No
     assert response.status_code == 500
     assert touches_no_token_cookie(response)
     # The same dead cookies on a page that works are deleted.
-    assert logged_in.get(reverse("whoami")).cookies[app_settings.ACCESS_COOKIE_NAME]["max-age"] == 0
+    assert logged_in.get(reverse("whoami")).cookies[access_cookie_name()]["max-age"] == 0
 
 
 # --- dead cookies are anonymous, never a 500 --------------------------------------------
@@ -273,9 +273,9 @@ def test_revoked_session_is_not_renewed(clock: Any, logged_in: Client) -> None:
 def test_garbage_access_cookie_is_anonymous_and_deleted(
     logged_in: Client, value: str, with_refresh: bool
 ) -> None:
-    logged_in.cookies[app_settings.ACCESS_COOKIE_NAME] = value
+    logged_in.cookies[access_cookie_name()] = value
     if not with_refresh:
-        del logged_in.cookies[app_settings.REFRESH_COOKIE_NAME]
+        del logged_in.cookies[refresh_cookie_name()]
     response = logged_in.get(reverse("whoami"))
     assert response.status_code == 200
     assert response.json() == {"authenticated": False, "user": None}
@@ -284,7 +284,7 @@ def test_garbage_access_cookie_is_anonymous_and_deleted(
 
 
 def test_garbage_refresh_cookie_alone_is_anonymous_and_deleted(client: Client, db: None) -> None:
-    client.cookies[app_settings.REFRESH_COOKIE_NAME] = "garbage"
+    client.cookies[refresh_cookie_name()] = "garbage"
     response = client.get(reverse("whoami"))
     assert response.json()["authenticated"] is False
     assert_cookies_deleted(response)

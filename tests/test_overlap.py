@@ -84,7 +84,7 @@ def test_failing_work_does_not_leave_a_reply_for_the_next_reader(
     """The user query raises after the MGET went out: the next cache read is not fooled."""
     sid = new_session_id(user)
     cache = caches["default"]
-    cache.set(revocation.cache_key(sid), revocation.LIVE)
+    cache.set(revocation.cache_key(sid), revocation.live_marker(user.pk))
 
     def boom() -> None:
         raise RuntimeError("database went away")
@@ -104,7 +104,7 @@ def test_a_reply_that_cannot_be_read_is_answered_by_the_database(
     dead = new_session_id(user)
     revocation.revoke_session(dead, RevokeReason.ADMIN)
     cache = caches["default"]
-    cache.set(revocation.cache_key(dead), revocation.LIVE)  # a stale marker, never read
+    cache.set(revocation.cache_key(dead), revocation.live_marker(user.pk))  # stale, never read
 
     def lost(self: Any, *args: Any, **kwargs: Any) -> Any:
         raise ConnectionError("connection reset while reading")

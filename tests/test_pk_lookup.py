@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import DEFAULT_DB_ALIAS, connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -37,7 +38,7 @@ def test_same_user_as_the_orm_in_one_query() -> None:
     assert loaded._state.adding is False
     assert loaded.is_active is True  # a bool, not SQLite's 1
     assert loaded.last_login == user.last_login
-    assert loaded.last_login.tzinfo is not None
+    assert timezone.is_aware(loaded.last_login) is settings.USE_TZ
 
 
 def test_the_sql_is_prepared_once_and_converted_only_where_needed() -> None:

@@ -25,6 +25,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from jwt_cookie_auth import keys
+from jwt_cookie_auth.cookie_names import access_cookie_name
 from jwt_cookie_auth.models import LoginSession
 from tests.conftest import login, make_user
 
@@ -105,7 +106,7 @@ def test_signed_claims_of_any_shape_never_500_and_never_impersonate(
         assert api.status_code in (200, 401)
         if api.status_code == 200:
             assert authentic(claims, live_session), claims
-        page = Client().get(reverse("whoami"), HTTP_COOKIE=f"jwt_access={token}")
+        page = Client().get(reverse("whoami"), HTTP_COOKIE=f"{access_cookie_name()}={token}")
         assert page.status_code == 200
         if page.json()["authenticated"]:
             assert authentic(claims, live_session), claims
@@ -116,7 +117,10 @@ def test_signed_claims_of_any_shape_never_500_and_never_impersonate(
 # Not "sessionid": Django's database session engine sends a session key containing NUL
 # to PostgreSQL, which refuses it with a DataError (a 500 from Django itself, with or
 # without this package; seen with header 'sessionid=0000000\x00').
-cookie_names = st.sampled_from(["jwt_access", "jwt_refresh", "csrftoken", "x"])
+# The default wire names, the pre-prefix (legacy) names, and others.
+cookie_names = st.sampled_from(
+    ["__Host-jwt_access", "__Host-jwt_refresh", "jwt_access", "jwt_refresh", "csrftoken", "x"]
+)
 cookie_values = st.text(
     alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=200
 ) | st.text(max_size=50)
@@ -142,5 +146,5 @@ def test_any_cookie_header_is_answered_without_a_server_error(header: str) -> No
 def test_a_64_kb_cookie_is_refused(db: None) -> None:
     """Far beyond what a browser sends: refused as a bad token, not parsed."""
     huge = "a" * 65536
-    response = Client().get(reverse("me"), HTTP_COOKIE=f"jwt_access={huge}")
+    response = Client().get(reverse("me"), HTTP_COOKIE=f"{access_cookie_name()}={huge}")
     assert response.status_code == 401

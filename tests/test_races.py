@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from jwt_cookie_auth import tokens
 from jwt_cookie_auth.conf import app_settings
+from jwt_cookie_auth.cookie_names import access_cookie_name, refresh_cookie_name
 from jwt_cookie_auth.models import BlacklistedToken, LoginSession, RevokeReason
 from tests.conftest import PASSWORD, login, make_user
 from tests.servers import (
@@ -117,9 +118,9 @@ def cookies_status(access: str | None, refresh: str | None) -> tuple[int, int]:
     """(API status with the access cookie, refresh status with the refresh cookie)."""
     api, renew = Client(), Client()
     if access:
-        api.cookies[app_settings.ACCESS_COOKIE_NAME] = access
+        api.cookies[access_cookie_name()] = access
     if refresh:
-        renew.cookies[app_settings.REFRESH_COOKIE_NAME] = refresh
+        renew.cookies[refresh_cookie_name()] = refresh
     return (
         api.get(reverse("me")).status_code,
         renew.post(reverse("jwt_cookie_auth:refresh")).status_code,
@@ -132,7 +133,7 @@ def test_four_processes_refreshing_one_token_make_one_chain(
     """4 processes x 10 rounds: one successor per round, the others its grace copy."""
     user = make_user("alice")
     client = log_in(user)
-    token = client.cookies[app_settings.REFRESH_COOKIE_NAME].value
+    token = client.cookies[refresh_cookie_name()].value
     session_id = tokens.decode(token, tokens.REFRESH).sid
     consumed: list[str] = []
     for _ in range(ROUNDS):
@@ -172,8 +173,8 @@ def test_force_logout_racing_refreshes_leaves_the_session_fully_revoked(
     outcomes = set()
     for _ in range(ROUNDS):
         client = log_in(user)
-        access = client.cookies[app_settings.ACCESS_COOKIE_NAME].value
-        token = client.cookies[app_settings.REFRESH_COOKIE_NAME].value
+        access = client.cookies[access_cookie_name()].value
+        token = client.cookies[refresh_cookie_name()].value
         session_id = tokens.decode(token, tokens.REFRESH).sid
         results = pool.run([("refresh", token)] * (PROCESSES - 1) + [("force_logout", user.pk)])
         refreshes = [(status, cookie) for kind, _, status, cookie in results if kind == "refresh"]

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from jwt_cookie_auth import overlap, revocation, tokens
 from jwt_cookie_auth.conf import app_settings
+from jwt_cookie_auth.cookie_names import access_cookie_name, refresh_cookie_name
 from jwt_cookie_auth.issuing import start_session
 from jwt_cookie_auth.models import LoginSession, RevokeReason
 from tests.conftest import (
@@ -61,9 +62,9 @@ def log_in(user: Any) -> Device:
 
 def browser(access: str, refresh: str | None = None) -> Client:
     client = Client()
-    client.cookies[app_settings.ACCESS_COOKIE_NAME] = access
+    client.cookies[access_cookie_name()] = access
     if refresh is not None:
-        client.cookies[app_settings.REFRESH_COOKIE_NAME] = refresh
+        client.cookies[refresh_cookie_name()] = refresh
     return client
 
 
@@ -172,7 +173,8 @@ def test_revocation_takes_effect_on_the_very_next_request(
     bystander = log_in(other_user)
     for d in (device, other_device):
         assert_alive(d, user)  # warms the cache with a "live" marker
-    assert revocation.get_cache().get(revocation.cache_key(device.session_id)) == revocation.LIVE
+    marker = revocation.get_cache().get(revocation.cache_key(device.session_id))
+    assert marker == revocation.live_marker(user.pk)
     session_ids = {
         device.session_id,
         *([other_device.session_id] if all_devices else []),
@@ -400,7 +402,7 @@ def test_revocation_overwrites_a_live_marker(user: Any, cache: Any) -> None:
     victim = log_in(user)
     assert_alive(victim, user)
     key = revocation.cache_key(victim.session_id)
-    assert cache.get(key) == revocation.LIVE
+    assert cache.get(key) == revocation.live_marker(user.pk)
     revocation.revoke_session(victim.session_id, RevokeReason.LOGOUT)
     assert cache.get(key) == revocation.REVOKED
 
@@ -411,14 +413,14 @@ def test_cache_fill_never_overwrites_a_newer_revocation(
     """A fill racing a revocation uses add(): the revoked marker written meanwhile wins."""
     victim = log_in(user)
     sid = victim.session_id
-    real_lookup = revocation._live_in_database
+    real_lookup = revocation._owner_in_database
 
-    def lookup_then_revoked(session_id: str) -> bool:
-        live = real_lookup(session_id)  # the database said "live"...
+    def lookup_then_revoked(session_id: str) -> str | None:
+        owner = real_lookup(session_id)  # the database said "live"...
         revocation.revoke_session(session_id, RevokeReason.ADMIN)  # ...then a revocation
-        return live
+        return owner
 
-    monkeypatch.setattr(revocation, "_live_in_database", lookup_then_revoked)
+    monkeypatch.setattr(revocation, "_owner_in_database", lookup_then_revoked)
     assert revocation.is_session_revoked(sid) is False  # the stale read answers once
     monkeypatch.undo()
 
@@ -457,3 +459,103 @@ def test_force_logout_permission_exists(db: None) -> None:
     assert Permission.objects.filter(
         content_type__app_label="jwt_cookie_auth", codename="force_logout"
     ).exists()
+
+
+# --- A subject that does not own its session (issue 9, item 14) ------------------------
+
+
+def forged_access(owner_device: Device, subject: Any) -> str:
+    """An access token signed with our key: the owner's session id, another user's ``sub``."""
+    genuine = tokens.decode(owner_device.access, tokens.ACCESS)
+    token, _ = tokens.mint(
+        tokens.ACCESS,
+        sub=str(subject.pk),
+        sid=genuine.sid,
+        jti=tokens.new_jti(),
+        issued_at=genuine.issued_at,
+        expires_at=genuine.expires_at,
+    )
+    return token
+
+
+@pytest.mark.parametrize("cache_users", [False, True], ids=["default", "cache-users"])
+@pytest.mark.parametrize("warm", [True, False], ids=["warm", "cold"])
+def test_access_token_whose_sub_does_not_own_its_sid_is_refused(
+    user: Any, other_user: Any, cache: Any, settings: Any, cache_users: bool, warm: bool
+) -> None:
+    """sid of alice's session, sub of bob: 401 as cookie and Bearer, anonymous page.
+
+    Refused from the cached marker (warm) and from the database (cold), and the refusal
+    leaves alice's session alone: no revoked marker, no revoked row.
+    """
+    settings.JWT_COOKIE_AUTH = {"CACHE_USERS": cache_users}
+    alice = log_in(user)
+    log_in(other_user)  # bob is a real, active user with a session of his own
+    if warm:
+        assert_alive(alice, user)
+    else:
+        cache.clear()
+    forged = Device(Client(), forged_access(alice, other_user), "")
+    for status in (api_status, bearer_status):
+        if not warm:
+            cache.clear()
+        assert status(forged) == 401
+    if not warm:
+        cache.clear()
+    assert page_user(forged) is None
+    assert_alive(alice, user)
+    assert LoginSession.objects.get(pk=alice.session_id).revoked_at is None
+
+
+def test_forged_subject_costs_no_extra_query_on_a_warm_cache(
+    logged_in: Client, other_user: Any, cache: Any
+) -> None:
+    """The owner comes with the revocation marker: a warm refusal costs what a request costs."""
+    alice = Device(logged_in, access_cookie(logged_in), refresh_cookie(logged_in))
+    assert logged_in.get(reverse("me")).status_code == 200
+    forged = Device(Client(), forged_access(alice, other_user), "")
+    with CaptureQueriesContext(connection) as ctx:
+        assert api_status(forged) == 401
+    assert len(ctx) <= 1, [q["sql"] for q in ctx.captured_queries]
+
+
+def test_refresh_token_whose_sub_does_not_own_its_sid_is_401(user: Any, other_user: Any) -> None:
+    """The refresh endpoint refuses it too, and it is not taken for theft."""
+    alice = log_in(user)
+    genuine = tokens.decode(alice.refresh, tokens.REFRESH)
+    forged = tokens.encode(
+        tokens.REFRESH,
+        sub=str(other_user.pk),
+        sid=genuine.sid,
+        jti=genuine.jti,
+        issued_at=genuine.issued_at,
+        expires_at=genuine.expires_at,
+    )
+    assert browser("", forged).post(reverse("jwt_cookie_auth:refresh")).status_code == 401
+    assert LoginSession.objects.get(pk=alice.session_id).revoked_at is None
+    assert browser("", alice.refresh).post(reverse("jwt_cookie_auth:refresh")).status_code == 200
+
+
+def test_live_marker_written_before_the_upgrade_is_read_as_a_miss(
+    user: Any, other_user: Any, cache: Any
+) -> None:
+    """A marker of the old format (``1``, no owner) is never trusted: the database answers.
+
+    ``add`` cannot replace it (the ordering rules forbid overwriting a marker), so it is
+    read as a miss until it expires, at most ``REVOCATION_CACHE_TIMEOUT`` after the
+    upgrade; then the next request writes the owner's marker.
+    """
+    alice = log_in(user)
+    key = revocation.cache_key(alice.session_id)
+    cache.set(key, revocation.LEGACY_LIVE)  # what the previous version wrote for "live"
+    forged = Device(Client(), forged_access(alice, other_user), "")
+    assert api_status(forged) == 401
+    assert bearer_status(forged) == 401
+    with CaptureQueriesContext(connection) as ctx:
+        assert api_status(alice) == 200
+    assert len(ctx) == 2  # the session row answers, as on a miss
+    assert cache.get(key) == revocation.LEGACY_LIVE
+    cache.delete(key)  # it expires
+    assert api_status(alice) == 200
+    assert cache.get(key) == revocation.live_marker(user.pk)
+    assert api_status(forged) == 401

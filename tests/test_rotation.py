@@ -24,6 +24,7 @@ from django.urls import reverse
 
 from jwt_cookie_auth import pk_lookup, rotation, tokens
 from jwt_cookie_auth.conf import app_settings
+from jwt_cookie_auth.cookie_names import access_cookie_name, refresh_cookie_name
 from jwt_cookie_auth.models import BlacklistedToken, LoginSession, RevokeReason
 from jwt_cookie_auth.signals import refresh_token_reused, session_revoked
 from tests.conftest import FakeClock, access_cookie, login, make_user, refresh_cookie
@@ -55,24 +56,24 @@ def revoked() -> Iterator[list[dict[str, Any]]]:
 def refresh_with(token: str) -> HttpResponse:
     """POST to the refresh endpoint from a fresh browser holding only ``token``."""
     client = Client()
-    client.cookies[app_settings.REFRESH_COOKIE_NAME] = token
+    client.cookies[refresh_cookie_name()] = token
     return client.post(reverse("jwt_cookie_auth:refresh"))
 
 
 def new_refresh(response: HttpResponse) -> str:
     assert response.status_code == 200, response.content
-    return response.cookies[app_settings.REFRESH_COOKIE_NAME].value
+    return response.cookies[refresh_cookie_name()].value
 
 
 def new_access(response: HttpResponse) -> str:
     assert response.status_code == 200, response.content
-    return response.cookies[app_settings.ACCESS_COOKIE_NAME].value
+    return response.cookies[access_cookie_name()].value
 
 
 def api_status(access: str) -> int:
     """Status of an API call from a browser holding only this access cookie."""
     client = Client()
-    client.cookies[app_settings.ACCESS_COOKIE_NAME] = access
+    client.cookies[access_cookie_name()] = access
     return client.get(reverse("me")).status_code
 
 
@@ -197,7 +198,7 @@ def test_replay_after_grace_revokes_whole_family(
     replay = refresh_with(r0)
 
     assert replay.status_code == 401
-    assert replay.cookies[app_settings.REFRESH_COOKIE_NAME].value == ""
+    assert replay.cookies[refresh_cookie_name()].value == ""
     assert_family_dead(r1, a1)
     session = session_of(r1)
     assert len(reused) == 1
@@ -391,7 +392,7 @@ def test_refresh_of_logged_out_session_is_rejected(
     assert client.post(reverse("jwt_cookie_auth:logout")).status_code == 204
     response = refresh_with(r0)
     assert response.status_code == 401
-    assert response.cookies[app_settings.ACCESS_COOKIE_NAME].value == ""
+    assert response.cookies[access_cookie_name()].value == ""
     assert reused == []
 
 

@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 
+from jwt_cookie_auth.cookie_names import refresh_cookie_name
 from tests.conftest import PASSWORD
 from tests.servers import GunicornServer, HttpSession, Reply, gunicorn_server, redis_server, rss_kib
 
@@ -94,7 +95,7 @@ class SimulatedUser:
 
     def note(self, reply: Reply) -> None:
         """Count rotations: each new refresh token value this session received."""
-        token = reply.set_cookies.get("jwt_refresh")
+        token = reply.set_cookies.get(refresh_cookie_name())
         if token:
             self.refresh_tokens.add(token)
 
@@ -108,7 +109,7 @@ class SimulatedUser:
             json_body={field_name: self.username, "password": PASSWORD},
             csrf=True,
         )
-        self.refresh_tokens = {self.browser.cookies.get("jwt_refresh", "")}
+        self.refresh_tokens = {self.browser.cookies.get(refresh_cookie_name(), "")}
         self.tally.count(logins=1)
         actions: list[tuple[int, Callable[[], Any]]] = [
             (50, lambda: self.send("GET", "/api/me/")),

@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm, get_default_algorithms
 
 from jwt_cookie_auth import keys, tokens
-from jwt_cookie_auth.conf import app_settings
+from jwt_cookie_auth.cookie_names import access_cookie_name, refresh_cookie_name
 from tests.conftest import PASSWORD, access_cookie, login, make_user, refresh_cookie
 
 LEEWAY = 10  # seconds, the default
@@ -272,7 +272,7 @@ CASES: dict[str, Callable[[Ctx], str]] = {
 
 
 def assert_deleted(response: Any) -> None:
-    for name in (app_settings.ACCESS_COOKIE_NAME, app_settings.REFRESH_COOKIE_NAME):
+    for name in (access_cookie_name(), refresh_cookie_name()):
         morsel = response.cookies[name]
         assert morsel.value == ""
         assert morsel["max-age"] == 0
@@ -280,7 +280,7 @@ def assert_deleted(response: Any) -> None:
 
 def assert_refused_as_access(token: str) -> None:
     """Refused as the access cookie and as Bearer on DRF; anonymous on a plain view."""
-    access, refresh = app_settings.ACCESS_COOKIE_NAME, app_settings.REFRESH_COOKIE_NAME
+    access, refresh = access_cookie_name(), refresh_cookie_name()
     client = Client()
     for extra in (
         {"HTTP_COOKIE": f"{access}={wire(token)}"},
@@ -298,7 +298,7 @@ def assert_refused_as_access(token: str) -> None:
 
 
 def assert_refused_as_refresh(token: str) -> None:
-    refresh = app_settings.REFRESH_COOKIE_NAME
+    refresh = refresh_cookie_name()
     response = Client().post(
         reverse("jwt_cookie_auth:refresh"), HTTP_COOKIE=f"{refresh}={wire(token)}"
     )
@@ -432,7 +432,7 @@ def test_bad_token_is_refused(case: str, kind: tokens.TokenType, mine: Pair, the
     assert_accepted_as_access(mine.access, mine.user)
     response = Client().post(
         reverse("jwt_cookie_auth:refresh"),
-        HTTP_COOKIE=f"{app_settings.REFRESH_COOKIE_NAME}={mine.refresh}",
+        HTTP_COOKIE=f"{refresh_cookie_name()}={mine.refresh}",
     )
     assert response.status_code == 200
 
@@ -528,17 +528,18 @@ def test_old_verifying_key_works_until_removed(
         # Rotation of an old refresh token moves the session onto the new key.
         carried = issue_pair(user)
         response = Client().post(
-            reverse("jwt_cookie_auth:refresh"), HTTP_COOKIE=f"jwt_refresh={carried.refresh}"
+            reverse("jwt_cookie_auth:refresh"),
+            HTTP_COOKIE=f"{refresh_cookie_name()}={carried.refresh}",
         )
         assert response.status_code == 200
-        renewed = response.cookies["jwt_access"].value
+        renewed = response.cookies[access_cookie_name()].value
         assert jwt.get_unverified_header(renewed)["kid"] == keys.get_keys().kid
     with override_settings(JWT_COOKIE_AUTH=new_only):
         assert_refused(before.access, tokens.ACCESS)
         assert_refused(before.refresh, tokens.REFRESH)
         client = Client()
-        client.cookies["jwt_access"] = before.access
-        client.cookies["jwt_refresh"] = before.refresh
+        client.cookies[access_cookie_name()] = before.access
+        client.cookies[refresh_cookie_name()] = before.refresh
         response = client.get(reverse("me"))
         assert response.status_code == 401
         assert response.headers["WWW-Authenticate"] == WWW_AUTHENTICATE
@@ -554,10 +555,11 @@ def test_secret_key_rotation_with_fallbacks_keeps_tokens_valid(user: Any, settin
     with override_settings(SECRET_KEY=new_secret, SECRET_KEY_FALLBACKS=[old_secret]):
         assert_accepted_as_access(before.access, user)
         response = Client().post(
-            reverse("jwt_cookie_auth:refresh"), HTTP_COOKIE=f"jwt_refresh={before.refresh}"
+            reverse("jwt_cookie_auth:refresh"),
+            HTTP_COOKIE=f"{refresh_cookie_name()}={before.refresh}",
         )
         assert response.status_code == 200
-        renewed = response.cookies["jwt_access"].value
+        renewed = response.cookies[access_cookie_name()].value
         assert_accepted_as_access(renewed, user)
     with override_settings(SECRET_KEY=new_secret, SECRET_KEY_FALLBACKS=[]):
         assert_refused(before.access, tokens.ACCESS)
@@ -636,7 +638,7 @@ def test_genuine_access_token_expires_after_leeway(leeway: int, user: Any, clock
         with pytest.raises(tokens.TokenExpired):
             tokens.decode(genuine.access, tokens.ACCESS)
         client = Client()
-        client.cookies["jwt_access"] = genuine.access
+        client.cookies[access_cookie_name()] = genuine.access
         response = client.get(reverse("me"))
         assert response.status_code == 401
         assert response.headers["WWW-Authenticate"] == WWW_AUTHENTICATE
@@ -704,21 +706,20 @@ def test_tokens_minted_before_issuer_was_configured_are_refused(user: Any) -> No
 def test_refresh_token_is_not_an_access_token(mine: Pair) -> None:
     """A refresh token as access cookie or Bearer is a 401."""
     client = Client()
-    client.cookies["jwt_access"] = mine.refresh
+    client.cookies[access_cookie_name()] = mine.refresh
     response = client.get(reverse("me"))
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == WWW_AUTHENTICATE
     response = Client().get(reverse("me"), HTTP_AUTHORIZATION=f"Bearer {mine.refresh}")
     assert response.status_code == 401
-    assert Client().get(reverse("whoami"), HTTP_COOKIE=f"jwt_access={mine.refresh}").json() == (
-        ANONYMOUS
-    )
+    page = Client().get(reverse("whoami"), HTTP_COOKIE=f"{access_cookie_name()}={mine.refresh}")
+    assert page.json() == ANONYMOUS
 
 
 def test_access_token_is_not_a_refresh_token(mine: Pair) -> None:
     """An access token sent as the refresh cookie is a 401 that deletes both cookies."""
     client = Client()
-    client.cookies["jwt_refresh"] = mine.access
+    client.cookies[refresh_cookie_name()] = mine.access
     response = client.post(reverse("jwt_cookie_auth:refresh"))
     assert response.status_code == 401
     assert_deleted(response)
@@ -726,7 +727,7 @@ def test_access_token_is_not_a_refresh_token(mine: Pair) -> None:
 
 def test_tokens_in_query_string_or_body_are_never_accepted(mine: Pair) -> None:
     """Only the configured cookie or a Bearer header carries a token."""
-    names = ("jwt_access", "access", "access_token", "token", "jwt")
+    names = (access_cookie_name(), "access", "access_token", "token", "jwt")
     as_fields = dict.fromkeys(names, mine.access)
     client = Client()
     assert client.get(reverse("me"), as_fields).status_code == 401
@@ -735,7 +736,7 @@ def test_tokens_in_query_string_or_body_are_never_accepted(mine: Pair) -> None:
     )
     assert client.post(reverse("me"), as_fields).status_code == 401
     assert client.get(reverse("whoami"), as_fields).json() == ANONYMOUS
-    refresh_fields = {"jwt_refresh": mine.refresh, "refresh": mine.refresh, "token": mine.refresh}
+    refresh_fields = dict.fromkeys((refresh_cookie_name(), "refresh", "token"), mine.refresh)
     for response in (
         client.post(reverse("jwt_cookie_auth:refresh"), refresh_fields, "application/json"),
         client.post(f"{reverse('jwt_cookie_auth:refresh')}?refresh={mine.refresh}"),
@@ -775,7 +776,7 @@ def test_worst_case_token_cookie_fits_in_4096_bytes(rsa_4096_key: KeyPair, db: N
     with override_settings(JWT_COOKIE_AUTH=config):
         client = Client()
         response = login(client, user)
-        for cookie in ("jwt_access", "jwt_refresh"):
+        for cookie in (access_cookie_name(), refresh_cookie_name()):
             set_cookie = response.cookies[cookie].OutputString()
             assert len(set_cookie.encode()) < 4096, len(set_cookie)
         assert jwt.get_unverified_header(access_cookie(client))["alg"] == "RS512"
@@ -852,14 +853,16 @@ def test_http_never_fails_on_arbitrary_token(db: None, token: str) -> None:
     """Arbitrary cookie or Bearer values give 401 or anonymous, never a 500."""
     client = Client()
     value = wire(token)
-    response = client.get(reverse("me"), HTTP_COOKIE=f"jwt_access={value}")
+    response = client.get(reverse("me"), HTTP_COOKIE=f"{access_cookie_name()}={value}")
     assert response.status_code == 401
     response = client.get(reverse("me"), HTTP_AUTHORIZATION=f"Bearer {value}")
     assert response.status_code == 401
-    response = client.get(reverse("whoami"), HTTP_COOKIE=f"jwt_access={value}; jwt_refresh=x")
+    pair = f"{access_cookie_name()}={value}; {refresh_cookie_name()}=x"
+    response = client.get(reverse("whoami"), HTTP_COOKIE=pair)
     assert response.status_code == 200
     assert response.json() == ANONYMOUS
-    response = client.post(reverse("jwt_cookie_auth:refresh"), HTTP_COOKIE=f"jwt_refresh={value}")
+    refresh = f"{refresh_cookie_name()}={value}"
+    response = client.post(reverse("jwt_cookie_auth:refresh"), HTTP_COOKIE=refresh)
     assert response.status_code == 401
 
 

@@ -11,7 +11,7 @@ from django.contrib.auth.signals import user_logged_out
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from jwt_cookie_auth.conf import app_settings
+from jwt_cookie_auth.cookie_names import access_cookie_name, refresh_cookie_name
 from jwt_cookie_auth.models import LoginSession, RevokeReason
 from tests.conftest import access_cookie, capture, credentials, login, refresh_cookie
 
@@ -37,7 +37,7 @@ def post(client: Client, name: str, **extra: Any) -> Any:
 
 
 def names() -> tuple[str, str]:
-    return app_settings.ACCESS_COOKIE_NAME, app_settings.REFRESH_COOKIE_NAME
+    return access_cookie_name(), refresh_cookie_name()
 
 
 def assert_cookies_deleted(response: Any) -> None:
@@ -403,11 +403,12 @@ def test_auth_responses_are_no_store_and_vary_on_cookie(
 
 @override_settings(JWT_COOKIE_AUTH={"ACCESS_COOKIE_NAME": "a", "REFRESH_COOKIE_NAME": "r"})
 def test_views_use_the_configured_cookie_names(client: Client, user: Any) -> None:
+    """Configured names travel with the automatic prefix (__Host- by default)."""
     login(client, user)
-    assert client.cookies["a"].value
-    assert client.cookies["r"].value
+    assert client.cookies["__Host-a"].value
+    assert client.cookies["__Host-r"].value
     assert post(client, REFRESH).status_code == 200
     response = post(client, LOGOUT)
     assert response.status_code == 204
-    assert response.cookies["a"].value == ""
+    assert response.cookies["__Host-a"].value == ""
     assert client.get(reverse("me")).status_code == 401

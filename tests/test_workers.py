@@ -20,6 +20,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
+from jwt_cookie_auth.cookie_names import access_cookie_name, refresh_cookie_name
 from tests.conftest import PASSWORD
 from tests.servers import GunicornServer, HttpSession, Reply, gunicorn_server, redis_server
 
@@ -85,7 +86,7 @@ def spread(
 def replay_stolen(browser: HttpSession) -> Callable[[int], Reply]:
     """Replay a snapshot of the cookies three ways: API call, transparent and explicit refresh."""
     cookies = dict(browser.cookies)
-    refresh_only = {k: v for k, v in cookies.items() if k != "jwt_access"}
+    refresh_only = {k: v for k, v in cookies.items() if k != access_cookie_name()}
 
     def send(i: int) -> Reply:
         if i % 3 == 0:
@@ -111,7 +112,7 @@ def assert_dead_everywhere(live: Live, browser: HttpSession) -> None:
     statuses = [r.status for r in replies]
     assert statuses == [401] * len(replies), statuses
     # A dead session gets its cookies deleted, never renewed.
-    assert all(r.set_cookies.get("jwt_refresh", "") == "" for r in replies)
+    assert all(r.set_cookies.get(refresh_cookie_name(), "") == "" for r in replies)
 
 
 def session_states(live: Live, user_pk: str) -> list[tuple[Any, str]]:

@@ -9,7 +9,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import ensure_csrf_cookie
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -33,12 +35,34 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "demo/home.html", {"demo_users": DEMO_USERS})
 
 
+def safe_next(request: HttpRequest) -> str:
+    """Return the ``next`` query parameter if it is a URL on this site, else the
+    private page: where the login page sends the browser after a login.
+
+    Django's own check, as its ``LoginView`` applies it: another host, a
+    scheme-relative ``//host``, a scheme other than http(s) (``javascript:``), and
+    the backslash and tab/newline variants that browsers normalise into another
+    host (``/\\host``, ``/\\t/host``) are refused; a page served over HTTPS accepts
+    only HTTPS targets. The page's JavaScript follows the result as it is.
+    """
+    next_url = request.GET.get("next", "")
+    if url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return next_url
+    return reverse("demo:private")
+
+
 @ensure_csrf_cookie
 def login_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "demo/login.html",
-        {"username_field": get_user_model().USERNAME_FIELD, "demo_users": DEMO_USERS},
+        {
+            "username_field": get_user_model().USERNAME_FIELD,
+            "demo_users": DEMO_USERS,
+            "next": safe_next(request),
+        },
     )
 
 

@@ -50,6 +50,11 @@ E2E_USERS = [
     "bye",
     "xsite",
     "ahead",
+    "tossed",
+    "tosser",
+    "nexthop",
+    "badcookie",
+    "dupcookie",
 ]
 
 CHROMIUM_ARGS = [

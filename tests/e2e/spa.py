@@ -9,7 +9,8 @@ from typing import Any
 from tests.e2e import harness
 from tests.e2e.harness import DemoServer
 
-TOKEN_COOKIES = ("jwt_access", "jwt_refresh")
+# The demo's defaults (Secure, host-only, Path=/) give the names the __Host- prefix.
+ACCESS_COOKIE, REFRESH_COOKIE = TOKEN_COOKIES = ("__Host-jwt_access", "__Host-jwt_refresh")
 
 
 def open_spa(context: Any, server: DemoServer, ahead: int = 0) -> Any:

@@ -13,7 +13,14 @@ from urllib.parse import parse_qs
 import pytest
 
 from tests.e2e.harness import CLIENT_JS, E2E_PASSWORD, DemoServer, OtherSite, Traffic
-from tests.e2e.spa import TOKEN_COOKIES, log_in, open_spa, settle, token_cookies
+from tests.e2e.spa import (
+    REFRESH_COOKIE,
+    TOKEN_COOKIES,
+    log_in,
+    open_spa,
+    settle,
+    token_cookies,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -77,14 +84,14 @@ def test_6_forms_on_other_origins_get_refused_and_change_nothing(
         set_cookies = [
             h["value"] for h in response.headers_array() if h["name"].lower() == "set-cookie"
         ]
-        assert not [value for value in set_cookies if value.startswith("jwt_")], (host, target)
+        assert not [v for v in set_cookies if v.startswith(TOKEN_COOKIES)], (host, target)
         if host == "localhost":
             # Same site: the browser attached the token cookies, and the attacker could
             # even read and submit the real CSRF cookie. The Origin check still refuses.
-            assert "jwt_refresh=" in sent_cookies
+            assert f"{REFRESH_COOKIE}=" in sent_cookies
             assert form["csrfmiddlewaretoken"] == [csrf_cookie["value"]]
         else:
-            assert "jwt_" not in sent_cookies
+            assert "jwt_" not in sent_cookies, sent_cookies
             assert form["csrfmiddlewaretoken"] == ["not-readable"]
         attacker.close()
 

@@ -13,6 +13,7 @@ import pytest
 
 from tests.e2e.harness import ACCESS_SECONDS, GRACE_SECONDS, JWT_PATTERN, DemoServer, Traffic
 from tests.e2e.spa import (
+    REFRESH_COOKIE,
     TOKEN_COOKIES,
     click_and_wait_for_result,
     log_in,
@@ -256,13 +257,13 @@ def test_5_replayed_refresh_token_after_grace_logs_out_thief_and_victim(
     victim_traffic = Traffic(victim_context)
     victim = open_spa(victim_context, demo_server)
     info = log_in(victim, "theft")
-    stolen = token_cookies(victim_context, demo_server)["jwt_refresh"]
+    stolen = token_cookies(victim_context, demo_server)[REFRESH_COOKIE]
 
     # The victim's client rotates the refresh token on its next call after expiry.
     wait_until_expired(victim)
     assert click_and_wait_for_result(victim, "#call-api") == "200"
     rotated_at = time.monotonic()
-    assert token_cookies(victim_context, demo_server)["jwt_refresh"]["value"] != stolen["value"]
+    assert token_cookies(victim_context, demo_server)[REFRESH_COOKIE]["value"] != stolen["value"]
     assert demo_server.session_row(info["session_id"])["rotations"] == 1
 
     thief_context = browsing.context()

@@ -31,7 +31,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, batch_size: int, dry_run: bool, **options: Any) -> None:
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
-        cutoff = clock.now() - app_settings.LEEWAY
+        cutoff = clock.after(clock.now(), -app_settings.LEEWAY)
         # Blacklist rows first: each expires no later than its session.
         for model in (BlacklistedToken, LoginSession):
             expired = model._default_manager.filter(expires_at__lt=cutoff)

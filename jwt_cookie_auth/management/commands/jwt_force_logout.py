@@ -7,14 +7,15 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from jwt_cookie_auth.django_sessions import end_django_sessions
 from jwt_cookie_auth.models import RevokeReason
 from jwt_cookie_auth.revocation import revoke_user_sessions
 
 
 class Command(BaseCommand):
     help = (
-        "Force logout: revoke every JWT session of the given users. Their access tokens "
-        "stop working on their next request."
+        "Force logout: revoke every JWT session of the given users and end their Django "
+        "sessions. Their access tokens stop working on their next request."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -33,6 +34,7 @@ class Command(BaseCommand):
             # Nothing is revoked when a name is wrong: a typo must not half-run the command.
             raise CommandError(f"No user with {field} {', '.join(map(repr, missing))}.")
         revoked = revoke_user_sessions(found.values(), RevokeReason.COMMAND)
+        end_django_sessions(found.values())
         for name, pk in found.items():
             count = len(revoked.get(pk, []))
             self.stdout.write(f"{name}: {count} session(s) revoked.")

@@ -98,6 +98,11 @@ export class AuthClient extends EventTarget {
 
   /** fetch() with cookies, CSRF, and one shared refresh + one retry on 401. */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  /**
+   * Django's CSRF token: the page's CSRF cookie when there is exactly one in Django's
+   * format, else the token the API last returned, else fetched from the session
+   * endpoint (always, with `renew`). Never throws on a malformed cookie.
+   */
   csrfToken(options?: { renew?: boolean }): Promise<string>;
   login(credentials: { password: string; remember?: boolean; [usernameField: string]: unknown }): Promise<SessionInfo>;
   refresh(): Promise<SessionInfo | null>;

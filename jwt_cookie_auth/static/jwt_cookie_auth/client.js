@@ -15,7 +15,8 @@
 //   can read it, else from the `csrf_token` that the session, login and refresh
 //   endpoints return (the only source when the API is on another site); without
 //   either, it is fetched once from the session endpoint. A 403 "CSRF Failed" gets a
-//   new token and one retry.
+//   new token and one retry. A CSRF cookie that appears twice (one may be planted) or
+//   is not in Django's format is never sent: the server's token is used instead.
 // - A 401 from any URL except login/refresh/logout/session starts ONE refresh, shared
 //   by every concurrent call of this tab (single flight) and serialised across the
 //   tabs of this origin with the Web Locks API (a localStorage lease where that API is
@@ -76,24 +77,57 @@ function randomId() {
   return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
 }
 
-function readCookie(name) {
-  if (typeof document === "undefined" || !document.cookie) return null;
+// Django's CSRF cookie holds CSRF_SECRET_LENGTH (32) or, from older versions,
+// CSRF_TOKEN_LENGTH (64) ASCII letters and digits; anything else is not its token.
+const CSRF_TOKEN_FORMAT = /^(?:[A-Za-z0-9]{32}){1,2}$/;
+
+// Every distinct value of the cookie `name` that this page can read. A value that is
+// not valid percent-encoding is kept as it is: it must not throw (and stop a logout).
+function readCookies(name) {
+  if (typeof document === "undefined" || !document.cookie) return [];
+  const values = new Set();
   for (const part of document.cookie.split(";")) {
     const index = part.indexOf("=");
     if (index > 0 && part.slice(0, index).trim() === name) {
-      return decodeURIComponent(part.slice(index + 1).trim());
+      const raw = part.slice(index + 1).trim();
+      try {
+        values.add(decodeURIComponent(raw));
+      } catch {
+        values.add(raw);
+      }
     }
   }
-  return null;
+  return [...values];
 }
+
+// The page's CSRF cookie: `token` when there is exactly one and it has Django's
+// format; null when there is none, or two or more (one planted on another path or by
+// a sibling subdomain: which one the server reads is not visible from here).
+// `malformed`: the only one there is cannot be Django's.
+function readCsrfCookie(name) {
+  const values = readCookies(name);
+  const token = values.length === 1 && CSRF_TOKEN_FORMAT.test(values[0]) ? values[0] : null;
+  return { token, malformed: values.length === 1 && token === null };
+}
+
+// Token fields this client must never hold. The server sends tokens in a body only to
+// native clients (TOKENS_IN_BODY, no Origin/Sec-Fetch-* headers, or a Bearer refresh);
+// should one reach a page anyway, it is dropped before anything (state, events,
+// localStorage, return values) can keep it, so an XSS finds no token here.
+const TOKEN_FIELDS = ["access", "refresh"];
 
 async function readJSON(response) {
   if (response.status === 204) return null;
+  let data;
   try {
-    return await response.clone().json();
+    data = await response.clone().json();
   } catch {
     return null;
   }
+  if (data && typeof data === "object" && !Array.isArray(data)) {
+    for (const field of TOKEN_FIELDS) delete data[field];
+  }
+  return data;
 }
 
 function describe(data, response) {
@@ -265,17 +299,23 @@ export class AuthClient extends EventTarget {
 
   /** Django's CSRF token for the API, fetching it from the session endpoint if needed. */
   async csrfToken({ renew = false } = {}) {
+    const cookieName = this.#options.csrfCookieName;
     if (!renew) {
       const sameOrigin = typeof location !== "undefined" && location.origin === this.#base.origin;
-      const cookie = readCookie(this.#options.csrfCookieName);
+      const cookie = readCsrfCookie(cookieName);
       // The page's own cookie jar is the API's only when they share an origin (or a
       // cookie Domain); across sites the token from the API's responses is the one.
-      const token = sameOrigin ? cookie || this.#csrfToken : this.#csrfToken || cookie;
+      // Duplicate cookies: the token the server last returned, which matches the
+      // cookie it reads. A lone malformed cookie: the server must replace it, and the
+      // session endpoint does, so no request is sent that is sure to get a 403.
+      const token = sameOrigin
+        ? cookie.token || (cookie.malformed ? null : this.#csrfToken)
+        : this.#csrfToken || cookie.token;
       if (token) return token;
     }
     if (!this.#csrfPromise) {
       this.#csrfPromise = this.#loadSession()
-        .then((data) => data?.csrf_token || readCookie(this.#options.csrfCookieName) || "")
+        .then((data) => data?.csrf_token || readCsrfCookie(cookieName).token || "")
         .finally(() => {
           this.#csrfPromise = null;
         });

@@ -2,17 +2,21 @@
 // (The package's own JS client, with refresh-on-401, is a separate piece.)
 "use strict";
 
-function readCookie(name) {
+// The csrftoken cookie, if there is exactly one and it has Django's format (32 or 64
+// letters and digits). A malformed one must not throw; of two (one may be planted by
+// a sibling subdomain) we cannot tell which the server reads: ask the server instead.
+function readCsrfCookie() {
+  const values = [];
   for (const part of document.cookie.split(";")) {
     const [key, ...rest] = part.trim().split("=");
-    if (key === name) return decodeURIComponent(rest.join("="));
+    if (key === "csrftoken") values.push(rest.join("="));
   }
-  return null;
+  return values.length === 1 && /^(?:[A-Za-z0-9]{32}){1,2}$/.test(values[0]) ? values[0] : null;
 }
 
 // Django's CSRF token: the csrftoken cookie, or ask /auth/session/, which sets it.
 async function csrfToken() {
-  const token = readCookie("csrftoken");
+  const token = readCsrfCookie();
   if (token) return token;
   const response = await fetch("/auth/session/", { credentials: "same-origin" });
   return (await response.json()).csrf_token;
@@ -39,12 +43,6 @@ async function errorMessage(response) {
   }
 }
 
-// Only a local path: never redirect to another site after login.
-function safeNext(fallback) {
-  const next = new URLSearchParams(location.search).get("next");
-  return next && next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") ? next : fallback;
-}
-
 const loginForm = document.getElementById("login-form");
 if (loginForm) {
   loginForm.addEventListener("submit", async (event) => {
@@ -60,7 +58,8 @@ if (loginForm) {
     try {
       const response = await send("POST", loginForm.dataset.url, body);
       if (response.ok) {
-        location.assign(safeNext(loginForm.dataset.next));
+        // The server validated ?next= (url_has_allowed_host_and_scheme) into data-next.
+        location.assign(loginForm.dataset.next);
       } else {
         error.textContent = await errorMessage(response);
       }

@@ -1,0 +1,201 @@
+"""Make Django's own ``login()``/``logout()`` and the package's sessions agree.
+
+A browser may hold two logins at once: a Django session (``sessionid``, e.g. the
+admin's) and this package's token cookies. Whichever door a user goes through, the
+other follows:
+
+- ``django.contrib.auth.logout()`` (the admin's Log out, ``LogoutView``) revokes the JWT
+  session(s) of the request's token cookies (``RevokeReason.SESSION_LOGOUT``) and marks
+  the request, so that ``JWTCookieMiddleware`` deletes the cookies on its response (the
+  ``user_logged_out`` signal has no response to write to).
+- ``django.contrib.auth.login()`` in a browser whose token cookies belong to *another*
+  user revokes that JWT session (``SESSION_LOGIN_OTHER_USER``) and deletes its cookies:
+  the most recent login wins. Cookies of the same user are kept (same person, one
+  browser). A session login never *starts* a JWT session: a flow that wants the token
+  cookies calls the package's login API.
+- The package's ``logout`` and ``logout_all`` flush the Django session of the same
+  browser (``end_browser_session``).
+- Force logout, logout everywhere and the admin's session revocation end the user's
+  Django sessions on their next request, with any session engine and without scanning
+  the session table: a per-user cutoff (``DjangoSessionCutoff``; database first, then
+  the cache) is compared with a login time stamped into ``request.session`` at login.
+  A session with no stamp (made before this existed) counts as older than any cutoff.
+  Cost: one cache ``get`` per request authenticated by a Django session (one SQL query
+  on a miss, cached for ``REVOCATION_CACHE_TIMEOUT``); none for JWT or anonymous ones.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.auth import SESSION_KEY
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpRequest
+
+from jwt_cookie_auth import clock, revocation, tokens
+from jwt_cookie_auth.conf import app_settings
+from jwt_cookie_auth.cookie_names import access_cookie_name, refresh_cookie_name
+from jwt_cookie_auth.cookies import token_cookie_values
+from jwt_cookie_auth.models import DjangoSessionCutoff, RevokeReason
+
+logger = logging.getLogger("jwt_cookie_auth")
+
+#: Key in ``request.session``: when the Django login happened (seconds since the epoch).
+LOGIN_STAMP_KEY = "_jwt_cookie_auth_login_at"
+#: Set on a request whose JWT session ended: the middleware deletes its token cookies.
+ENDED_ATTR = "_jwt_cookie_auth_ended"
+#: Set by the package's own logout views, which revoke and send ``user_logged_out``.
+OWN_LOGOUT_ATTR = "_jwt_cookie_auth_own_logout"
+CUTOFF_KEY_PREFIX = "jwt_cookie_auth:django_sessions_from:"
+# Cached for "this user has no cutoff", so that the common case costs no SQL either.
+NO_CUTOFF = 0.0
+
+
+def _cookie_sessions(request: HttpRequest) -> set[tuple[str, str]]:
+    """Return ``(sid, sub)`` of every correctly signed token cookie, expired or not.
+
+    Every value, not Django's last one: a same-named cookie planted by a sibling
+    subdomain ends too rather than being left in charge.
+    """
+    values = token_cookie_values(request)
+    found = set()
+    for name, token_type in (
+        (refresh_cookie_name(), tokens.REFRESH),
+        (access_cookie_name(), tokens.ACCESS),
+    ):
+        for token in values[name]:
+            try:
+                claims = tokens.decode(token, token_type, allow_expired=True)
+            except tokens.TokenError:
+                continue
+            found.add((claims.sid, claims.sub))
+    return found
+
+
+def _end_jwt_sessions(request: HttpRequest, sessions: Iterable[str], reason: RevokeReason) -> None:
+    for sid in sessions:
+        revocation.revoke_session(sid, reason, request)
+    setattr(request, ENDED_ATTR, True)
+
+
+def on_user_logged_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    """Stamp a Django session login; end the token session of another user."""
+    if request is None:
+        return
+    session = getattr(request, "session", None)
+    if session is not None and session.get(SESSION_KEY) == user._meta.pk.value_to_string(user):
+        # Only a session login: the package's own login must not create a session row.
+        session[LOGIN_STAMP_KEY] = clock.timestamp(clock.now())
+    others = {sid for sid, sub in _cookie_sessions(request) if sub != str(user.pk)}
+    if others:
+        _end_jwt_sessions(request, others, RevokeReason.SESSION_LOGIN_OTHER_USER)
+
+
+def on_user_logged_out(sender: Any, request: HttpRequest | None, **kwargs: Any) -> None:
+    """End the JWT session(s) of the browser that Django's ``logout()`` logs out."""
+    if request is None or getattr(request, OWN_LOGOUT_ATTR, False):
+        return
+    cookies = request.COOKIES
+    if access_cookie_name() not in cookies and refresh_cookie_name() not in cookies:
+        return
+    _end_jwt_sessions(
+        request, {sid for sid, _ in _cookie_sessions(request)}, RevokeReason.SESSION_LOGOUT
+    )
+
+
+def end_browser_session(request: HttpRequest) -> None:
+    """Flush the Django session of this browser: the package's logout views call it.
+
+    Also marks the request so that the ``user_logged_out`` the view sends does not
+    come back here through ``on_user_logged_out``.
+    """
+    setattr(request, OWN_LOGOUT_ATTR, True)
+    session = getattr(request, "session", None)
+    if session is not None:
+        session.flush()
+
+
+# Cutoff: "Django sessions of this user logged in before this instant are over".
+
+
+def _cutoff_key(user_id: Any) -> str:
+    return f"{CUTOFF_KEY_PREFIX}{user_id}"
+
+
+def _timeout() -> int:
+    return int(app_settings.REVOCATION_CACHE_TIMEOUT.total_seconds())
+
+
+def end_django_sessions(user_ids: Iterable[Any]) -> None:
+    """End every Django session of these users at its next request.
+
+    Two queries and one cache write for any number of users; the session store is
+    never read. The database is written first and the cache is *set* after it (a
+    concurrent fill only ever ``add``s), as for revocation markers.
+    """
+    ids = list(user_ids)
+    if not ids:
+        return
+    now = clock.now()
+    DjangoSessionCutoff.objects.bulk_create(
+        [DjangoSessionCutoff(user_id=pk, valid_from=now) for pk in ids],
+        update_conflicts=True,
+        unique_fields=["user"],
+        update_fields=["valid_from"],
+    )
+    stamp = clock.timestamp(now)
+    try:
+        revocation.get_cache().set_many({_cutoff_key(pk): stamp for pk in ids}, timeout=_timeout())
+    except Exception:
+        # A cached "no cutoff" lives REVOCATION_CACHE_TIMEOUT at most.
+        logger.error("Could not write Django session cutoffs to the cache.", exc_info=True)
+
+
+def _cutoff_in_database(user_id: Any) -> float | None:
+    found = DjangoSessionCutoff.objects.filter(user_id=user_id).values_list(
+        "valid_from", flat=True
+    )[:1]
+    return next((clock.timestamp(moment) for moment in found), None)
+
+
+def cutoff(user_id: Any) -> float | None:
+    """Return when this user's Django sessions became valid (epoch seconds), or None."""
+    key, cache = _cutoff_key(user_id), revocation.get_cache()
+    try:
+        value = cache.get(key)
+    except Exception:
+        logger.warning("Cutoff cache unavailable; asking the database.", exc_info=True)
+        return _cutoff_in_database(user_id)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value) or None
+    # A miss, or django-redis IGNORE_EXCEPTIONS answering None: the database decides.
+    found = _cutoff_in_database(user_id)
+    try:
+        cache.add(key, NO_CUTOFF if found is None else found, timeout=_timeout())
+    except Exception:
+        logger.warning("Could not fill the cutoff cache.", exc_info=True)
+    return found
+
+
+def checked_session_user(request: HttpRequest, user: Any) -> Any:
+    """Return ``user`` (found by Django's session), or anonymous once its session is cut off.
+
+    A cut-off session is flushed, as Django does when a session's auth hash no longer
+    matches, so its ``sessionid`` is deleted on this response.
+    """
+    if not getattr(user, "is_authenticated", False):
+        return user
+    session = getattr(request, "session", None)
+    if session is None or SESSION_KEY not in session:
+        return user
+    valid_from = cutoff(user.pk)
+    if valid_from is None:
+        return user
+    stamp = session.get(LOGIN_STAMP_KEY)
+    if isinstance(stamp, (int, float)) and stamp >= valid_from:
+        return user
+    logger.info("Django session of user %s ended: it predates the user's cutoff.", user.pk)
+    session.flush()
+    return AnonymousUser()
