@@ -60,6 +60,22 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
         items[:] = selected
 
 
+def require_node() -> str:
+    """Return the ``node`` executable; skip without it locally, fail under ``CI=true``.
+
+    The JavaScript client's unit tests run it under Node.js; CI's machine has it
+    (``.ci/run`` installs Debian's ``nodejs`` where it is missing).
+    """
+    import shutil
+
+    node = shutil.which("node")
+    if node is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true, and node (Node.js) is not installed")
+        pytest.skip("node (Node.js) is not installed")
+    return node
+
+
 def username_for(name: str) -> str:
     if get_user_model().USERNAME_FIELD == "email":
         return f"{name}@example.com"
