@@ -177,6 +177,10 @@ if CROSS_SITE_ORIGINS:
     CSRF_COOKIE_SECURE = True
     JWT_COOKIE_AUTH["COOKIE_SAMESITE"] = "None"
 
+# Token-safe error reports also for errors raised before JWTCookieMiddleware runs
+# (DisallowedHost...): README "Error reports", check W017.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "jwt_cookie_auth.reporting.TokenSafeExceptionReporterFilter"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

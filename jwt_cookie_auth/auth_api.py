@@ -22,7 +22,7 @@ from django.http import HttpRequest, HttpResponseBase
 from django.middleware.csrf import rotate_token
 from rest_framework.request import Request
 
-from jwt_cookie_auth import django_sessions, revocation, tokens
+from jwt_cookie_auth import django_sessions, revocation, step_up, tokens
 from jwt_cookie_auth.authentication import bearer_token
 from jwt_cookie_auth.cookie_names import access_cookie_name, refresh_cookie_name
 from jwt_cookie_auth.cookies import delete_token_cookies, set_token_cookies, token_cookie_values
@@ -106,16 +106,21 @@ def login(
     ``django.contrib.auth.login()`` of the same request sent it already).
 
     ``remember=False`` gives browser-session cookies. ``amr``: how the user
-    authenticated (RFC 8176 values such as ``"pwd"``, ``"otp"``, ``"mfa"``).
+    authenticated (RFC 8176 values such as ``"pwd"``, ``"otp"``, ``"mfa"``), recorded
+    with ``auth_time`` for step-up checks (``step_up.py``); ``ValueError`` if
+    malformed, before anything changed.
 
     Returns the new session and its tokens (``IssuedTokens``: ``session``,
     ``access``, ``refresh`` and their expiry times), e.g. for a response body.
+    ``cookie_size.CookieTooLarge`` when custom claims make a token too large for its
+    cookie (browsers would drop it silently).
     """
     if user is None or getattr(user, "pk", None) is None or not user.is_authenticated:
         raise ValueError("jwt_cookie_auth.login() needs a saved, authenticated user.")
     if not getattr(user, "is_active", True):
         # Its tokens would be refused on first use (CVE-2024-22513): fail loudly.
         raise ValueError("jwt_cookie_auth.login() refuses an inactive user.")
+    methods = step_up.normalize_amr(amr)  # ValueError before anything is revoked
     django_request = http_request(request)
     previous: IssuedTokens | None = getattr(django_request, LOGIN_ATTR, None)
     replaced = request_session_ids(django_request, bearer=False)
@@ -125,7 +130,7 @@ def login(
     for session_id in replaced:
         revocation.revoke_session(session_id, RevokeReason.SUPERSEDED, django_request)
     _flush_other_users_django_session(django_request, user)
-    issued = start_session(django_request, user, persistent=remember)
+    issued = start_session(django_request, user, persistent=remember, amr=methods)
     # Marks the request for django_sessions' receivers: the cookies are handled here.
     setattr(django_request, LOGIN_ATTR, issued)
     _set_request_user(request, user, CookieAuth(user=user, claims=issued.access_claims))

@@ -37,12 +37,16 @@ def register() -> None:
     checks.register(check_settings, checks.Tags.security)
     checks.register(check_cookies, checks.Tags.security)
     checks.register(check_cookie_prefixes, checks.Tags.security, deploy=True)
+    checks.register(check_error_reports, checks.Tags.security, deploy=True)
     checks.register(check_keys, checks.Tags.security)
     checks.register(check_middleware, checks.Tags.security)
     checks.register(check_cache, checks.Tags.security, checks.Tags.caches)
     checks.register(check_refresh_path, checks.Tags.security, checks.Tags.urls)
     checks.register(check_client_ip, checks.Tags.security)
     checks.register(check_login_throttle, checks.Tags.security, checks.Tags.caches)
+    checks.register(check_step_up, checks.Tags.security)
+    checks.register(check_django_login, checks.Tags.security)
+    checks.register(check_extensions, checks.Tags.security)
 
 
 def _error(number: int, msg: str, hint: str) -> checks.CheckMessage:
@@ -238,7 +242,7 @@ def check_cookie_prefixes(**kwargs: Any) -> list[checks.CheckMessage]:
         if not cookie_names.has_prefix(name)
     ]
     if not unprefixed:
-        return []
+        return _secure_prefix_warnings()
     return [
         _warning(
             15,
@@ -246,6 +250,63 @@ def check_cookie_prefixes(**kwargs: Any) -> list[checks.CheckMessage]:
             "sibling subdomain or a plain-HTTP response can set cookies of the same name.",
             "Keep COOKIE_SECURE=True and COOKIE_NAME_PREFIX='auto' (the defaults); without "
             "a COOKIE_DOMAIN and with path '/' the names become __Host-.",
+        )
+    ]
+
+
+def _secure_prefix_warnings() -> list[checks.CheckMessage]:
+    """``__Secure-`` names: a sibling subdomain over HTTPS can still plant them."""
+    warnings: list[checks.CheckMessage] = []
+    configured = [
+        ("ACCESS_COOKIE_PATH", cookie_names.access_cookie_name(), app_settings.ACCESS_COOKIE_PATH),
+        (
+            "REFRESH_COOKIE_PATH",
+            cookie_names.refresh_cookie_name(),
+            app_settings.REFRESH_COOKIE_PATH,
+        ),
+    ]
+    for path_setting, name, path in configured:
+        if not name.lower().startswith(cookie_names.SECURE_PREFIX.lower()):
+            continue
+        causes = []
+        if app_settings.COOKIE_DOMAIN is not None:
+            causes.append(f"COOKIE_DOMAIN={app_settings.COOKIE_DOMAIN!r}")
+        if path != "/":
+            causes.append(f"{path_setting}={path!r}")
+        cause = " and ".join(causes) or "its configured name"
+        warnings.append(
+            _warning(
+                16,
+                f"Token cookie {name!r} is a __Secure- cookie, not __Host-, because of "
+                f"{cause}: any sibling subdomain over HTTPS can plant a cookie of that name.",
+                "For __Host- names leave COOKIE_DOMAIN unset and keep the cookie's path '/' "
+                "(a narrower REFRESH_COOKIE_PATH only limits where the browser sends it). "
+                "If you keep them, trust every subdomain of the cookie's domain.",
+            )
+        )
+    return warnings
+
+
+def check_error_reports(**kwargs: Any) -> list[checks.CheckMessage]:
+    """Deploy check: reports made before the middleware runs mask the token cookies."""
+    from jwt_cookie_auth.reporting import masks_token_cookies
+
+    path = getattr(settings, "DEFAULT_EXCEPTION_REPORTER_FILTER", "")
+    try:
+        # Not get_default_exception_reporter_filter(): it caches the first instance.
+        masked = masks_token_cookies(import_string(path)())
+    except Exception:  # not importable or not constructible: Django will say so itself
+        masked = False
+    if masked:
+        return []
+    return [
+        _warning(
+            17,
+            f"DEFAULT_EXCEPTION_REPORTER_FILTER ({path!r}) does not mask the token cookies: "
+            "an error raised before JWTCookieMiddleware runs (DisallowedHost from "
+            "CommonMiddleware, an outer middleware's exception) is reported with both tokens.",
+            "Set DEFAULT_EXCEPTION_REPORTER_FILTER = "
+            "'jwt_cookie_auth.reporting.TokenSafeExceptionReporterFilter' (or a subclass).",
         )
     ]
 
@@ -495,7 +556,7 @@ def check_client_ip(**kwargs: Any) -> list[checks.CheckMessage]:
     return errors
 
 
-THROTTLE_SCOPES = ("ip", "username", "device")
+THROTTLE_SCOPES = ("ip", "username", "device", "known_devices")
 # DRF's rate syntax, as SimpleRateThrottle.parse_rate reads it; at least one attempt.
 THROTTLE_RATE = re.compile(r"[1-9][0-9]*/[smhd][a-z]*")
 DUMMY_BACKEND = "django.core.cache.backends.dummy.DummyCache"
@@ -547,6 +608,7 @@ def check_login_throttle(**kwargs: Any) -> list[checks.CheckMessage]:
         )
     else:
         errors += _prefix_errors(name, "/")
+    errors += _ipv6_prefix_errors()
     max_age = app_settings.DEVICE_COOKIE_MAX_AGE
     if not isinstance(max_age, timedelta) or max_age <= timedelta(0):
         errors.append(
@@ -556,7 +618,10 @@ def check_login_throttle(**kwargs: Any) -> list[checks.CheckMessage]:
                 "e.g. timedelta(days=365): a device stays known this long after its last login.",
             )
         )
-    if errors or all(rate is None for rate in app_settings.LOGIN_THROTTLE_RATES.values()):
+    counted = dict(app_settings.LOGIN_THROTTLE_RATES)
+    if counted.get("device") is None:
+        counted.pop("known_devices", None)  # only device cookies count there
+    if errors or all(rate is None for rate in counted.values()):
         return errors
     backend = getattr(settings, "CACHES", {}).get(app_settings.CACHE_ALIAS, {}).get("BACKEND", "")
     if _backend_is(backend, [DUMMY_BACKEND]):
@@ -578,4 +643,161 @@ def check_login_throttle(**kwargs: Any) -> list[checks.CheckMessage]:
                 "Concurrent guesses can exceed LOGIN_THROTTLE_RATES. Use Redis or memcached.",
             )
         )
+    return errors
+
+
+def _ipv6_prefix_errors() -> list[checks.CheckMessage]:
+    """LOGIN_THROTTLE_IPV6_PREFIX_LENGTH: how much of an IPv6 address is one client."""
+    length = app_settings.LOGIN_THROTTLE_IPV6_PREFIX_LENGTH
+    if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= 128:
+        return [
+            _error(
+                85,
+                f"LOGIN_THROTTLE_IPV6_PREFIX_LENGTH must be an int from 1 to 128, not {length!r}.",
+                "64 (the default): the per-IP login bucket counts each IPv6 /64 as one client.",
+            )
+        ]
+    if length > 64:
+        return [
+            _warning(
+                85,
+                f"LOGIN_THROTTLE_IPV6_PREFIX_LENGTH is {length}: one client holding an IPv6 /64 "
+                "gets a fresh per-IP login bucket for every address it takes.",
+                "ISPs and hosts commonly hand a /64 (or more) to one client: use 64 or less.",
+            )
+        ]
+    return []
+
+
+def check_step_up(**kwargs: Any) -> list[checks.CheckMessage]:
+    """STEP_UP_MAX_AGE: how recent RecentAuthentication wants an authentication (step_up.py)."""
+    max_age = app_settings.STEP_UP_MAX_AGE
+    if not isinstance(max_age, timedelta) or max_age <= timedelta(0):
+        return [
+            _error(
+                115,
+                "STEP_UP_MAX_AGE must be a positive timedelta.",
+                "e.g. timedelta(minutes=5): how long after logging in or re-authenticating "
+                "a user may use views that demand a recent authentication.",
+            )
+        ]
+    lifetime = app_settings.SESSION_MAX_LIFETIME
+    if isinstance(lifetime, timedelta) and max_age >= lifetime:
+        return [
+            _warning(
+                115,
+                "STEP_UP_MAX_AGE is not shorter than SESSION_MAX_LIFETIME: RecentAuthentication "
+                "never asks a logged-in user to re-authenticate.",
+                "Use minutes (RFC 9470 examples: 5 minutes) for the views that need it.",
+            )
+        ]
+    return []
+
+
+def check_django_login(**kwargs: Any) -> list[checks.CheckMessage]:
+    """DJANGO_LOGIN_STARTS_JWT_SESSION: a bool, and a middleware to set the cookies."""
+    starts = app_settings.DJANGO_LOGIN_STARTS_JWT_SESSION
+    if not isinstance(starts, bool):
+        return [
+            _error(
+                100,
+                "DJANGO_LOGIN_STARTS_JWT_SESSION must be True or False.",
+                "True: django.contrib.auth.login() also starts a JWT session and sets "
+                "the token cookies; False (the default): it does not.",
+            )
+        ]
+    if starts and MIDDLEWARE_PATH not in settings.MIDDLEWARE:
+        return [
+            _error(
+                101,
+                "DJANGO_LOGIN_STARTS_JWT_SESSION=True needs "
+                f"{MIDDLEWARE_PATH} in MIDDLEWARE: it puts the new cookies on the "
+                "response of the login view.",
+                "Add it after AuthenticationMiddleware, or set "
+                "DJANGO_LOGIN_STARTS_JWT_SESSION=False.",
+            )
+        ]
+    return []
+
+
+CLAIMS_CALLABLE = "a callable (user, session, request) -> dict"
+SERIALIZER_CLASS = "a DRF serializer class"
+BODY_CALLABLE = "a callable (request, user, session, body) -> dict"
+
+
+def _extension_problem(name: str, expected: str) -> str | None:
+    """Why the dotted-path setting ``name`` does not name ``expected``, or None."""
+    path = getattr(app_settings, name)
+    if path is None and name != "LOGIN_SERIALIZER":
+        return None
+    try:
+        target = import_string(path) if isinstance(path, str) else None
+    except ImportError as exc:
+        return f"{name} {path!r} cannot be imported: {exc}."
+    if name == "LOGIN_SERIALIZER":
+        from rest_framework.serializers import BaseSerializer
+
+        valid = isinstance(target, type) and issubclass(target, BaseSerializer)
+    else:
+        valid = callable(target)
+    return None if valid else f"{name} {path!r} is not {expected}."
+
+
+def check_extensions(**kwargs: Any) -> list[checks.CheckMessage]:
+    """The extension points resolve, and the token cookies fit before any custom claim."""
+    errors: list[checks.CheckMessage] = []
+    problem = _extension_problem("CUSTOM_CLAIMS", CLAIMS_CALLABLE)
+    if problem:
+        errors.append(_error(110, problem, f"Give the dotted path of {CLAIMS_CALLABLE}."))
+    problem = _extension_problem("LOGIN_SERIALIZER", SERIALIZER_CLASS)
+    if problem:
+        errors.append(
+            _error(
+                111,
+                problem,
+                f"Give the dotted path of {SERIALIZER_CLASS} whose validated_data holds "
+                "'credentials' and 'identifier' (README, Custom login serializer).",
+            )
+        )
+    problem = _extension_problem("LOGIN_RESPONSE_BODY", BODY_CALLABLE)
+    if problem:
+        errors.append(_error(112, problem, f"Give the dotted path of {BODY_CALLABLE}."))
+    return errors + _cookie_size_errors()
+
+
+def _cookie_size_errors() -> list[checks.CheckMessage]:
+    from jwt_cookie_auth import clock, cookie_size, keys, tokens
+
+    try:
+        keys.get_keys()
+        ids, now = "0" * 36, clock.now()  # a UUID primary key as text
+        # What the package itself adds: the password fingerprint and step-up claims.
+        own: dict[str, Any] = {"pwd_fp": "0" * 16, "auth_time": 0, "amr": ["pwd", "otp", "mfa"]}
+        access, refresh = (
+            tokens.encode(
+                kind,
+                sub=ids,
+                sid=ids,
+                jti=tokens.new_jti(),
+                issued_at=now,
+                expires_at=now,
+                extra_claims=extra,
+            )
+            for kind, extra in ((tokens.ACCESS, own), (tokens.REFRESH, {"pwd_fp": "0" * 16}))
+        )
+    except Exception:  # settings or keys that other checks report (E003, E020-E023)
+        return []
+    errors = []
+    for kind, token in (("access", access), ("refresh", refresh)):
+        try:
+            cookie_size.check(kind, token)
+        except cookie_size.CookieTooLarge as exc:
+            errors.append(
+                _error(
+                    113,
+                    str(exc),
+                    "Browsers drop a cookie over 4096 bytes, so no login could work: shorten "
+                    "ISSUER, AUDIENCE, COOKIE_DOMAIN or the cookie names.",
+                )
+            )
     return errors

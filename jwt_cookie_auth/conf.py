@@ -48,8 +48,19 @@ DEFAULTS: dict[str, Any] = {
     # Behaviour.
     "AUTO_REFRESH": True,
     "TOKENS_IN_BODY": False,
-    # Failed logins per window; "device": per device cookie (throttling.py, devices.py).
-    "LOGIN_THROTTLE_RATES": {"ip": "20/min", "username": "5/min", "device": "5/min"},
+    # django.contrib.auth.login() (the admin's, allauth's) also starts a JWT session
+    # and sets the token cookies (django_sessions.py).
+    "DJANGO_LOGIN_STARTS_JWT_SESSION": False,
+    # Failed logins per window; "device": per device cookie, "known_devices": all device
+    # cookies of one username together (throttling.py, devices.py).
+    "LOGIN_THROTTLE_RATES": {
+        "ip": "20/min",
+        "username": "5/min",
+        "device": "5/min",
+        "known_devices": "10/min",
+    },
+    # The per-IP bucket counts an IPv6 client by this prefix (one client holds a /64).
+    "LOGIN_THROTTLE_IPV6_PREFIX_LENGTH": 64,
     "DEVICE_COOKIE_NAME": "jwt_device",
     "DEVICE_COOKIE_MAX_AGE": timedelta(days=365),
     "CLIENT_IP_HEADER": None,
@@ -57,6 +68,8 @@ DEFAULTS: dict[str, Any] = {
     "NUM_PROXIES": None,
     "TRUSTED_PROXIES": [],
     "USER_SERIALIZER": "jwt_cookie_auth.serializers.UserSerializer",
+    # Step-up (step_up.py): how recent an authentication RecentAuthentication demands.
+    "STEP_UP_MAX_AGE": timedelta(minutes=5),
     # Extension points (custom_claims.py, serializers.py): dotted paths.
     "CUSTOM_CLAIMS": None,
     "LOGIN_SERIALIZER": "jwt_cookie_auth.serializers.LoginSerializer",
@@ -198,10 +211,18 @@ class Settings:
         return self._get("TOKENS_IN_BODY")  # type: ignore[no-any-return]
 
     @property
+    def DJANGO_LOGIN_STARTS_JWT_SESSION(self) -> bool:
+        return self._get("DJANGO_LOGIN_STARTS_JWT_SESSION")  # type: ignore[no-any-return]
+
+    @property
     def LOGIN_THROTTLE_RATES(self) -> dict[str, str | None]:
         # A scope left out keeps its default: only an explicit None turns one off.
         value = self._get("LOGIN_THROTTLE_RATES")
         return {**DEFAULTS["LOGIN_THROTTLE_RATES"], **(value if isinstance(value, dict) else {})}
+
+    @property
+    def LOGIN_THROTTLE_IPV6_PREFIX_LENGTH(self) -> int:
+        return self._get("LOGIN_THROTTLE_IPV6_PREFIX_LENGTH")  # type: ignore[no-any-return]
 
     @property
     def DEVICE_COOKIE_NAME(self) -> str:
@@ -226,6 +247,10 @@ class Settings:
     @property
     def USER_SERIALIZER(self) -> str:
         return self._get("USER_SERIALIZER")  # type: ignore[no-any-return]
+
+    @property
+    def STEP_UP_MAX_AGE(self) -> timedelta:
+        return self._get("STEP_UP_MAX_AGE")  # type: ignore[no-any-return]
 
     @property
     def CUSTOM_CLAIMS(self) -> str | None:

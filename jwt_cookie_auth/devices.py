@@ -1,26 +1,41 @@
-"""Device cookies: a browser that has logged in as a user before is a known device.
+"""Device cookies: a browser that has logged in to an account before is a known device.
 
 OWASP, "Slow Down Online Guessing Attacks with Device Cookies" (Authentication Cheat
 Sheet): after a successful login the browser gets a signed, long-lived device cookie
-bound to the username it logged in with. A later attempt that carries a valid device
-cookie for the username it names is counted in that device's own bucket
-(``LOGIN_THROTTLE_RATES["device"]``) instead of the per-username and per-IP buckets, so
-someone else's failures, or a neighbour behind the same NAT, cannot lock the owner out.
-Guessing stays limited: a device cookie that fails too often loses its exemption for
-the rest of the window, and its attempts then count like anyone else's.
+bound to the account that logged in. A later attempt that carries a valid device
+cookie for the account it names is counted in that device's own bucket
+(``LOGIN_THROTTLE_RATES["device"]``) and in the account's ``"known_devices"`` bucket
+instead of the per-username and per-IP buckets, so someone else's failures, or a
+neighbour behind the same NAT, cannot lock the owner out. Guessing stays limited: a
+device cookie that fails too often, or an account whose devices together failed too
+often, loses the exemption for the rest of the window, and its attempts then count
+like anyone else's.
 
-The cookie is ``signing.dumps({"u": <username binding>, "n": <nonce>})``: signed with
-``SECRET_KEY`` (``SECRET_KEY_FALLBACKS`` verify too) under its own salt, timestamped and
-refused once older than ``DEVICE_COOKIE_MAX_AGE``. The binding is a keyed hash of the
-normalised username, so the cookie does not show whom it belongs to. It grants nothing
-but the throttling exemption: it is no credential, and it outlives logout on purpose.
-One browser holds one device cookie; logging in as another user replaces it.
+The cookie is ``signing.dumps({"u": <username binding>, "a": <account binding>, "n":
+<nonce>})``: signed with ``SECRET_KEY`` (``SECRET_KEY_FALLBACKS`` verify too) under
+its own salt, timestamped and refused once older than ``DEVICE_COOKIE_MAX_AGE``. The
+bindings are keyed hashes, so the cookie does not show whom it belongs to:
+
+- ``u``: the *exact* username submitted at the successful login, not its normalised
+  form. The throttle counts ``straße`` and ``strasse`` (or ``Alice`` and ``alice``)
+  as one name, but they can be two accounts: a cookie earned by logging in to one
+  must buy no guesses against the other.
+- ``a``: the primary key of the user who logged in. Before the password is checked,
+  the submitted name is looked up by natural key (``get_by_natural_key``, one
+  indexed query, only when a cookie names the exact username); a name that now
+  belongs to another account (deleted and re-created) does not honour the cookie.
+
+It grants nothing but the throttling exemption: it is no credential, and it outlives
+logout on purpose. One browser holds one device cookie; logging in as another user
+replaces it.
 """
 
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core import signing
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -29,7 +44,7 @@ from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.cookie_names import wire_name
 
 SALT = "jwt_cookie_auth.devices"
-# A genuine cookie is about 120 characters; anything much longer is not ours.
+# A genuine cookie is about 160 characters; anything much longer is not ours.
 MAX_COOKIE_LENGTH = 512
 
 
@@ -47,12 +62,27 @@ def _binding(username: str) -> str:
     return salted_hmac(SALT, username, algorithm="sha256").hexdigest()[:32]
 
 
+def _account_binding(pk: Any) -> str:
+    return _binding(f"pk:{pk}")
+
+
+def _account_of(username: str) -> str | None:
+    """Return the account binding of the user ``username`` names, or None if none does."""
+    user_model = get_user_model()
+    try:
+        user = user_model._default_manager.get_by_natural_key(username)
+    except (user_model.DoesNotExist, user_model.MultipleObjectsReturned, ValueError, TypeError):
+        return None
+    return _account_binding(user.pk)
+
+
 def device_id(request: HttpRequest, username: str) -> str | None:
     """Return the id of the request's device cookie if it is valid for ``username``.
 
-    ``username`` is the normalised one the throttle counts under. A missing, forged,
-    expired, oversized or other user's cookie gives ``None``: the attempt is then an
-    untrusted one.
+    ``username`` is the name as submitted, not normalised: the cookie must name it
+    exactly, and the account it names now must be the one that earned the cookie. A
+    missing, forged, expired, oversized or other account's cookie gives ``None``: the
+    attempt is then an untrusted one.
     """
     if not enabled():
         return None
@@ -66,17 +96,28 @@ def device_id(request: HttpRequest, username: str) -> str | None:
         return None
     if not isinstance(data, dict):
         return None
-    bound, nonce = data.get("u"), data.get("n")
-    if not isinstance(bound, str) or not isinstance(nonce, str):
+    bound, account, nonce = data.get("u"), data.get("a"), data.get("n")
+    if not all(isinstance(part, str) for part in (bound, account, nonce)):
+        return None  # cookies from before the account binding: untrusted, replaced at login
+    if not constant_time_compare(str(bound), _binding(username)):
         return None
-    return nonce if constant_time_compare(bound, _binding(username)) else None
+    current = _account_of(username)
+    # A name no account has (a login name that is not the natural key, e.g. an e-mail
+    # for a custom LOGIN_SERIALIZER, or a deleted user) cannot have been re-assigned.
+    if current is not None and not constant_time_compare(str(account), current):
+        return None
+    return str(nonce)
 
 
-def set_device_cookie(response: HttpResponseBase, username: str) -> None:
-    """Give the browser a new device cookie for ``username`` (after a successful login)."""
+def set_device_cookie(response: HttpResponseBase, username: str, pk: Any) -> None:
+    """Give the browser a new device cookie for the account ``pk`` logged in as ``username``.
+
+    ``username`` is the login name exactly as submitted (after a successful login).
+    """
     if not enabled():
         return
-    value = signing.dumps({"u": _binding(username), "n": secrets.token_urlsafe(16)}, salt=SALT)
+    payload = {"u": _binding(username), "a": _account_binding(pk), "n": secrets.token_urlsafe(16)}
+    value = signing.dumps(payload, salt=SALT)
     response.set_cookie(
         device_cookie_name(),
         value,

@@ -11,12 +11,15 @@ other follows:
 - ``django.contrib.auth.login()`` in a browser whose token cookies belong to *another*
   user revokes that JWT session (``SESSION_LOGIN_OTHER_USER``) and deletes its cookies:
   the most recent login wins. Cookies of the same user are kept (same person, one
-  browser). A session login never *starts* a JWT session: a flow that wants the token
-  cookies calls the package's login API.
+  browser). A Django login starts a JWT session only with
+  ``DJANGO_LOGIN_STARTS_JWT_SESSION`` (off by default: an admin login should not hand
+  the browser API cookies unasked); a flow that wants the token cookies can also call
+  ``jwt_cookie_auth.login()`` itself.
 - The package's ``logout`` and ``logout_all`` flush the Django session of the same
   browser (``end_browser_session``).
 - Force logout, logout everywhere and the admin's session revocation end the user's
-  Django sessions on their next request, with any session engine and without scanning
+  Django sessions (all of them: a Django session carries no device identity to match
+  with one JWT session) on their next request, with any session engine and without scanning
   the session table: a per-user cutoff (``DjangoSessionCutoff``; database first, then
   the cache) is compared with a login time stamped into ``request.session`` at login.
   A session with no stamp (made before this existed) counts as older than any cutoff.
@@ -32,13 +35,14 @@ from typing import Any
 
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.models import AnonymousUser
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from jwt_cookie_auth import clock, revocation, tokens
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.cookie_names import access_cookie_name, refresh_cookie_name
 from jwt_cookie_auth.cookies import token_cookie_values
 from jwt_cookie_auth.models import DjangoSessionCutoff, RevokeReason
+from jwt_cookie_auth.request_auth import LOGIN_ATTR, STATE_ATTR, CookieAuth
 
 logger = logging.getLogger("jwt_cookie_auth")
 
@@ -81,16 +85,38 @@ def _end_jwt_sessions(request: HttpRequest, sessions: Iterable[str], reason: Rev
 
 
 def on_user_logged_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
-    """Stamp a Django session login; end the token session of another user."""
+    """Stamp a Django session login; end the token session of another user.
+
+    With ``DJANGO_LOGIN_STARTS_JWT_SESSION``, a Django login also starts a JWT session
+    whose cookies the middleware sets on the login view's response.
+    """
     if request is None:
         return
-    session = getattr(request, "session", None)
-    if session is not None and session.get(SESSION_KEY) == user._meta.pk.value_to_string(user):
+    session: Any = getattr(request, "session", None)
+    session_user = user._meta.pk.value_to_string(user)
+    session_login = session is not None and session.get(SESSION_KEY) == session_user
+    if session_login:
         # Only a session login: the package's own login must not create a session row.
         session[LOGIN_STAMP_KEY] = clock.timestamp(clock.now())
     others = {sid for sid, sub in _cookie_sessions(request) if sub != str(user.pk)}
     if others:
         _end_jwt_sessions(request, others, RevokeReason.SESSION_LOGIN_OTHER_USER)
+    if (
+        session_login
+        and app_settings.DJANGO_LOGIN_STARTS_JWT_SESSION
+        and getattr(request, LOGIN_ATTR, None) is None  # not the package's own login
+        and getattr(user, "is_active", True)
+    ):
+        _start_jwt_session(request, user)
+
+
+def _start_jwt_session(request: HttpRequest, user: Any) -> None:
+    from jwt_cookie_auth import auth_api  # it imports this module
+
+    # The cookies go on a throwaway response: the login view's own response is not
+    # known here, so the middleware sets them from the request's state instead.
+    issued = auth_api.login(request, user, HttpResponse(), send_signal=False)
+    setattr(request, STATE_ATTR, CookieAuth(user=user, claims=issued.access_claims, issued=issued))
 
 
 def on_user_logged_out(sender: Any, request: HttpRequest | None, **kwargs: Any) -> None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db import DatabaseError
 from django.http import HttpRequest
 
-from jwt_cookie_auth import clock, password_binding, step_up, tokens
+from jwt_cookie_auth import clock, cookie_size, custom_claims, password_binding, step_up, tokens
 from jwt_cookie_auth.client_ip import client_ip as client_ip  # re-exported
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.models import LoginSession
@@ -49,11 +52,30 @@ def whole_seconds(moment: datetime) -> datetime:
     return moment.replace(microsecond=0)
 
 
+def storable_text(value: Any, max_length: int) -> str:
+    """Return request-derived ``value`` as text any database stores: clean, at most ``max_length``.
+
+    Control characters (C0, DEL, C1: NUL included) and lone surrogates become U+FFFD.
+    PostgreSQL refuses NUL in text (a ``DataError``, so a 500 at login), UTF-8 cannot
+    encode a lone surrogate, and line breaks or escape sequences in a stored header
+    would reach the admin, the sessions list and logs. ``None`` is ``""``.
+    """
+    text = "" if value is None else str(value)
+    # Cut first, so the work is bounded by max_length whatever the header's size.
+    return "".join(
+        "\ufffd" if unicodedata.category(char) in ("Cc", "Cs") else char
+        for char in text[:max_length]
+    )
+
+
 def user_agent(request: HttpRequest) -> str:
-    return str(request.META.get("HTTP_USER_AGENT", ""))[:MAX_USER_AGENT_LENGTH]
+    """Return the request's User-Agent as the session stores it (``storable_text``)."""
+    return storable_text(request.META.get("HTTP_USER_AGENT"), MAX_USER_AGENT_LENGTH)
 
 
-def issue_tokens(session: LoginSession, now: datetime) -> IssuedTokens:
+def issue_tokens(
+    session: LoginSession, now: datetime, request: HttpRequest | None = None
+) -> IssuedTokens:
     """Return a new access token and (re-)mint the session's current refresh token.
 
     The refresh token is built from the ids and times stored on the session, so
@@ -61,9 +83,15 @@ def issue_tokens(session: LoginSession, now: datetime) -> IssuedTokens:
     sibling. The access token never outlives the refresh token. Both carry the
     fingerprint of the user's password (``password_binding``): ``session.user`` must
     be the row as it is now (``start_session`` and ``rotation`` pass it loaded).
+
+    The access token also carries the project's ``CUSTOM_CLAIMS`` for ``request``
+    (``custom_claims``; ``ImproperlyConfigured`` for a bad one). Raises
+    ``cookie_size.CookieTooLarge``, before anything is sent, for a token whose cookie
+    browsers would drop: callers in a transaction (rotation) roll back with it.
     """
     sub, sid = str(session.user_id), str(session.pk)
     binding = password_binding.claims_for(session.user)
+    custom = custom_claims.claims_for(session.user, session, request)
     access_expires_at = min(
         clock.after(now, app_settings.ACCESS_TOKEN_LIFETIME), session.expires_at
     )
@@ -75,8 +103,9 @@ def issue_tokens(session: LoginSession, now: datetime) -> IssuedTokens:
         issued_at=now,
         expires_at=access_expires_at,
         # auth_time / amr from the row (step_up.py): refreshes carry them unchanged.
-        extra_claims={**binding, **step_up.claims_for(session)},
+        extra_claims={**custom, **binding, **step_up.claims_for(session)},
     )
+    cookie_size.check("access", access, custom_bytes=custom_claims.encoded_size(custom))
     refresh = tokens.encode(
         tokens.REFRESH,
         sub=sub,
@@ -86,6 +115,7 @@ def issue_tokens(session: LoginSession, now: datetime) -> IssuedTokens:
         expires_at=session.expires_at,
         extra_claims=binding,
     )
+    cookie_size.check("refresh", refresh)
     return IssuedTokens(session, access, refresh, access_claims, session.expires_at)
 
 
@@ -119,5 +149,13 @@ def start_session(
         auth_time=now,
         amr=methods,
     )
+    try:
+        issued = issue_tokens(session, now, request)
+    except Exception:
+        # CUSTOM_CLAIMS failed or made a cookie too large: leave no session behind
+        # (unless the database itself is what failed).
+        with contextlib.suppress(DatabaseError):
+            session.delete()
+        raise
     session_created.send(sender=LoginSession, user=user, session=session, request=request)
-    return issue_tokens(session, now)
+    return issued

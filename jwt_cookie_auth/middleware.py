@@ -29,6 +29,7 @@ from jwt_cookie_auth.cookies import (
     sets_token_cookies,
 )
 from jwt_cookie_auth.django_sessions import ENDED_ATTR, checked_session_user
+from jwt_cookie_auth.password_change import keep_if_django_kept
 from jwt_cookie_auth.reporting import protect
 from jwt_cookie_auth.request_auth import (
     EXEMPT_ATTR,
@@ -127,6 +128,8 @@ class JWTCookieMiddleware:
         # Never override cookies an auth view has set or deleted itself.
         if sets_token_cookies(response):
             return response
+        if response.status_code < 500 and keep_if_django_kept(request, state, response):
+            return response  # Django's update_session_auth_hash ran (password_change.py)
         if state.issued is not None:
             # Even on a server error: the rotation is committed, and a browser left
             # with the consumed token would look like a thief once the grace period

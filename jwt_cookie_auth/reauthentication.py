@@ -55,10 +55,10 @@ def record_reauthentication(
     expired), so nothing was recorded. ``ValueError`` for a malformed ``amr``.
     """
     now = whole_seconds(clock.now())
-    session = step_up.record_authentication(claims.sid, amr, now)
-    if session is None or str(session.user_id) != claims.sub:
+    session = step_up.record_authentication(claims.sid, amr, now, user_id=claims.sub)
+    if session is None:
         return None
-    return issue_tokens(session, now)
+    return issue_tokens(session, now, request)
 
 
 class ReauthenticateView(AuthAPIView):

@@ -18,6 +18,13 @@ middleware set) and additionally replaces with Django's ``cleansed_substitute``:
   ``password``...), or anything shaped like a JWS (``eyJ...``) — a view's local
   ``data = request.data`` or ``cookies = request.COOKIES`` included.
 
+The per-request filter exists only once the middleware has seen the request. A report
+made earlier (``DisallowedHost`` from ``CommonMiddleware``'s ``get_host()``, an error in
+an outer middleware) uses ``DEFAULT_EXCEPTION_REPORTER_FILTER``, and Django has no
+other hook that reaches it (``request_started`` gets no request object). Set that
+setting to :class:`TokenSafeExceptionReporterFilter` to cover them; ``check --deploy``
+warns (W017) while it does not mask the token cookies.
+
 This applies with ``DEBUG=True`` too (the debug page), unlike ``sensitive_variables``:
 a token is a credential wherever the page is shown. The filter works on the values
 Django is about to print; exception *messages* are the raiser's text and are shown
@@ -158,3 +165,42 @@ class TokenSafeReporterFilter:
             (name, self.substitute if self._leaks(request, value) else value)
             for name, value in self.inner.get_traceback_frame_variables(request, tb_frame)
         ]
+
+
+class TokenSafeExceptionReporterFilter(SafeExceptionReporterFilter):
+    """Django's ``SafeExceptionReporterFilter``, also hiding tokens, for every report.
+
+    Use as ``DEFAULT_EXCEPTION_REPORTER_FILTER =
+    "jwt_cookie_auth.reporting.TokenSafeExceptionReporterFilter"``: it then applies to
+    reports made before the middleware runs too. Subclass it (not Django's class) to
+    customise further; the token masking works over your overrides.
+    """
+
+    def _token_safe(self) -> TokenSafeReporterFilter:
+        # super() as the inner filter: Django's masking underneath, the token masking
+        # on top (a subclass of this class overrides on top of both).
+        return TokenSafeReporterFilter(super())
+
+    def get_safe_cookies(self, request: HttpRequest) -> dict[str, Any]:
+        return self._token_safe().get_safe_cookies(request)
+
+    def get_safe_request_meta(self, request: HttpRequest) -> dict[str, Any]:
+        return self._token_safe().get_safe_request_meta(request)
+
+    def get_post_parameters(self, request: HttpRequest | None) -> Any:
+        return self._token_safe().get_post_parameters(request)
+
+    def get_traceback_frame_variables(self, request: HttpRequest | None, tb_frame: Any) -> Any:
+        return self._token_safe().get_traceback_frame_variables(request, tb_frame)
+
+
+def masks_token_cookies(reporter_filter: Any) -> bool:
+    """Return whether ``reporter_filter`` hides the token cookies' values (check W017)."""
+    request = HttpRequest()
+    probe = "jwt-cookie-auth-probe-value"
+    request.COOKIES = dict.fromkeys(_token_cookie_names(), probe)
+    try:
+        safe = reporter_filter.get_safe_cookies(request)
+    except Exception:
+        return False
+    return probe not in pprint(safe)

@@ -19,6 +19,7 @@ from django.http import HttpRequest
 from jwt_cookie_auth import rotation, tokens
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.cookie_names import access_cookie_name, refresh_cookie_name
+from jwt_cookie_auth.cookie_size import CookieTooLarge
 from jwt_cookie_auth.cookies import duplicated_token_cookies
 from jwt_cookie_auth.csrf import may_change_state
 from jwt_cookie_auth.identity import authenticate_access_token
@@ -31,6 +32,9 @@ STATE_ATTR = "_jwt_cookie_auth_state"
 MIDDLEWARE_ATTR = "_jwt_cookie_auth_middleware"
 # Set for the package's own auth views, which handle cookies themselves.
 EXEMPT_ATTR = "_jwt_cookie_auth_exempt"
+# Set by jwt_cookie_auth.login() (auth_api.py) to the IssuedTokens it started: this
+# request's JWT login, whose cookies that function puts on the response itself.
+LOGIN_ATTR = "_jwt_cookie_auth_login"
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,8 @@ def get_claims(request: HttpRequest) -> tokens.Claims | None:
     """Return the verified access-token claims of the request's cookies, or None.
 
     Public helper for plain Django views and templates (``claims.sid`` is the
-    session id, ``claims.expires_at`` the access token's expiry).
+    session id, ``claims.expires_at`` the access token's expiry; ``claims["role"]``
+    and ``claims.get("role")`` read a ``CUSTOM_CLAIMS`` claim).
     """
     return resolve(request).claims
 
@@ -120,4 +125,10 @@ def _renew(request: HttpRequest, refresh: str) -> CookieAuth:
     except (tokens.TokenError, rotation.RefreshRejected) as exc:
         logger.debug("Transparent refresh refused: %s", exc)
         return CookieAuth(error=str(exc), clear_cookies=True)
+    except CookieTooLarge as exc:
+        # The rotation was rolled back: the session and its cookies stay as they are,
+        # and this request goes on anonymous rather than failing (the refresh view and
+        # login answer it with a 500 naming the problem).
+        logger.error("Transparent refresh failed: %s", exc)
+        return CookieAuth(error="token too large for its cookie")
     return CookieAuth(user=issued.session.user, claims=issued.access_claims, issued=issued)

@@ -124,7 +124,7 @@ def _advance(
     )
     for field, value in successor.items():
         setattr(session, field, value)
-    return issue_tokens(session, now)
+    return issue_tokens(session, now, request)
 
 
 def _in_grace(session: LoginSession, claims: tokens.Claims, now: datetime) -> bool:
@@ -175,7 +175,7 @@ def rotate(token: str, request: HttpRequest) -> IssuedTokens:
             # A concurrent refresh consumed it first: judge against the winner's row.
             session = _check(_load(session_id), claims, now)
         if _in_grace(session, claims, now):
-            return issue_tokens(session, now)
+            return issue_tokens(session, now, request)
     _on_reuse(session, claims, request)
     raise RefreshReuseDetected("consumed refresh token replayed")
 

@@ -68,17 +68,19 @@ def claims_for(session: LoginSession) -> dict[str, Any]:
 
 
 def record_authentication(
-    session_id: uuid.UUID | str, amr: Iterable[str], now: datetime
+    session_id: uuid.UUID | str, amr: Iterable[str], now: datetime, *, user_id: Any = None
 ) -> LoginSession | None:
     """Move a live session's ``auth_time`` to ``now`` and set its ``amr``.
 
     Return the updated row with its user loaded, or None if the session is revoked,
-    expired or unknown (a re-authentication never revives a session). One conditional
-    UPDATE: a concurrent revocation either comes first (no row matches) or after (the
-    session ends anyway).
+    expired, unknown or (with ``user_id``) another user's: a re-authentication never
+    revives a session. One conditional UPDATE: a concurrent revocation either comes
+    first (no row matches) or after (the session ends anyway).
     """
     methods = normalize_amr(amr)
     live = LoginSession.objects.live(now).filter(pk=session_id, absolute_expires_at__gt=now)
+    if user_id is not None:
+        live = live.filter(user_id=user_id)
     if not live.update(auth_time=now, amr=methods):
         return None
     return LoginSession.objects.select_related("user").filter(pk=session_id).first()
@@ -119,9 +121,7 @@ def _payload(auth: Any) -> Mapping[str, Any] | None:
     return payload if isinstance(payload, Mapping) else None
 
 
-def shortfall(
-    auth: Any, max_age: timedelta | None, amr: Iterable[str] = ()
-) -> Shortfall | None:
+def shortfall(auth: Any, max_age: timedelta | None, amr: Iterable[str] = ()) -> Shortfall | None:
     """Return what the access token ``auth`` (``tokens.Claims``) lacks, or None if enough.
 
     Enough: its ``auth_time`` is at most ``max_age`` ago (by ``clock.now()``) and its
@@ -140,7 +140,9 @@ def shortfall(
         if clock.timestamp(clock.now()) - auth_time > seconds:
             return Shortfall(seconds, required)
     carried = payload.get(AMR_CLAIM)
-    carried_values = {v for v in carried if isinstance(v, str)} if isinstance(carried, list) else set()
+    carried_values = (
+        {v for v in carried if isinstance(v, str)} if isinstance(carried, list) else set()
+    )
     if not carried_values.issuperset(required):
         return Shortfall(seconds, required)
     return None

@@ -15,8 +15,13 @@ Counting (OWASP Authentication Cheat Sheet, "Protect against automated attacks")
   window boundary can see up to twice the limit in one period. ``Retry-After`` is the
   rest of the window.
 - Buckets: an untrusted attempt counts under the client IP and under the username; an
-  attempt with a valid device cookie for that username (``devices.py``) counts under
-  the device only, until that device's own limit is spent.
+  attempt with a valid device cookie for that account (``devices.py``) counts under
+  the device and under the username's ``"known_devices"`` bucket instead, until either
+  limit is spent. The shared bucket keeps many device cookies of one account (its
+  owner's browsers, or cookies stolen from them) from multiplying the guesses.
+- Client IPs: IPv4 per address; IPv6 per ``LOGIN_THROTTLE_IPV6_PREFIX_LENGTH`` prefix
+  (a /64 by default), because one client commonly holds a whole /64 and could
+  otherwise take a fresh address, with a fresh bucket, for every few guesses.
 
 Usernames are counted in their NFKC form, case-folded: full-width ``alice`` (U+FF41...),
 ``Alice`` and ``alice`` share one bucket. Django's ``ModelBackend`` is case-sensitive,
@@ -24,6 +29,7 @@ but whether a deployment is cannot be known from here (MySQL's default collation
 case-insensitive collation, an ``iexact`` backend): counting case variants apart would
 multiply an attacker's guesses by the number of variants, while counting them together
 only couples two accounts' lockouts, which device cookies make harmless to their owners.
+A device cookie is bound to the exact name and the account, never to this folded form.
 
 Atomic on local memory, memcached, Django's ``RedisCache`` and django-redis. The
 database and file caches implement ``incr`` as read-then-write (check W081). A cache
@@ -36,6 +42,7 @@ lock every user out.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import math
 import unicodedata
@@ -46,11 +53,12 @@ from django.http import HttpRequest
 from rest_framework.throttling import SimpleRateThrottle
 
 from jwt_cookie_auth import devices
+from jwt_cookie_auth.client_ip import client_address
 from jwt_cookie_auth.conf import app_settings
-from jwt_cookie_auth.issuing import client_ip
 
 logger = logging.getLogger("jwt_cookie_auth")
 
+DEFAULT_IPV6_PREFIX_LENGTH = 64
 CACHE_FAILED = "Login throttle cache unavailable; not throttling."
 
 
@@ -62,8 +70,26 @@ def normalize_username(username: str) -> str:
     return unicodedata.normalize("NFKC", folded)
 
 
+def client_network(request: HttpRequest) -> str:
+    """Return the client the per-IP bucket counts: an IPv4 address or an IPv6 prefix.
+
+    ``"2001:db8:1:2::/64"`` for any address in that /64 (``LOGIN_THROTTLE_IPV6_PREFIX_LENGTH``),
+    ``"192.0.2.1"`` for IPv4 and IPv4-mapped IPv6, ``"unknown"`` when it cannot be known.
+    """
+    address = client_address(request.META)
+    if address is None:
+        return "unknown"
+    if isinstance(address, ipaddress.IPv6Address):
+        length = app_settings.LOGIN_THROTTLE_IPV6_PREFIX_LENGTH
+        if not isinstance(length, int) or not 1 <= length <= 128:
+            length = DEFAULT_IPV6_PREFIX_LENGTH  # an invalid value is check E085's error
+        return str(ipaddress.IPv6Network((address, length), strict=False))
+    return str(address)
+
+
 class LoginFailureThrottle(SimpleRateThrottle):
-    """A fixed-window attempt counter for one scope (``"ip"``, ``"username"``, ``"device"``).
+    """A fixed-window attempt counter for one scope (``"ip"``, ``"username"``, ``"device"``,
+    ``"known_devices"``).
 
     DRF's ``SimpleRateThrottle`` gives the rate syntax (``"5/min"``) and ``timer``; the
     counting is ``reserve()`` / ``release()`` here, not ``allow_request()``.
@@ -155,28 +181,39 @@ class LoginAttempt:
 
     def __init__(self, request: HttpRequest, username: str) -> None:
         self.request = request
+        #: The name as submitted: what a device cookie must name exactly.
+        self.username = username
+        #: The name as counted (``normalize_username``).
         self.ident = normalize_username(username)
         self.held: list[LoginFailureThrottle] = []
 
-    def reserve(self) -> float | None:
-        """Count the attempt; return ``None`` if it may go on, else seconds to wait."""
-        device = devices.device_id(self.request, self.ident)
-        if device is not None:
-            known = LoginFailureThrottle("device", device)
-            if known.reserve():
-                self.held = [known]
-                return None
-            # This device cookie failed too often: it counts as untrusted for now.
-        buckets = [
-            LoginFailureThrottle("ip", client_ip(self.request) or "unknown"),
-            LoginFailureThrottle("username", self.ident),
-        ]
+    def _take(self, buckets: list[LoginFailureThrottle]) -> float | None:
+        """Reserve every bucket, or none: return the wait of the first that refuses."""
         for bucket in buckets:
             if not bucket.reserve():
                 self.release()
                 return bucket.wait()
             self.held.append(bucket)
         return None
+
+    def reserve(self) -> float | None:
+        """Count the attempt; return ``None`` if it may go on, else seconds to wait."""
+        device = devices.device_id(self.request, self.username)
+        if device is not None:
+            known = [
+                LoginFailureThrottle("device", device),
+                LoginFailureThrottle("known_devices", self.ident),
+            ]
+            if self._take(known) is None:
+                return None
+            # This device, or this account's devices together, failed too often: the
+            # attempt counts as untrusted for now.
+        return self._take(
+            [
+                LoginFailureThrottle("ip", client_network(self.request)),
+                LoginFailureThrottle("username", self.ident),
+            ]
+        )
 
     def release(self) -> None:
         """Give back every slot: a success (or a refused attempt) is no failure."""

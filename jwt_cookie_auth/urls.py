@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from jwt_cookie_auth import views
+from jwt_cookie_auth import reauthentication, views
 
 app_name = "jwt_cookie_auth"
 
@@ -14,6 +14,7 @@ urlpatterns = [
     path("logout/", views.logout, name="logout"),
     path("logout/all/", views.logout_all, name="logout_all"),
     path("session/", views.session, name="session"),
+    path("reauthenticate/", reauthentication.reauthenticate, name="reauthenticate"),
     path("sessions/", views.sessions, name="sessions"),
     path("sessions/<uuid:session_id>/", views.session_detail, name="session_detail"),
 ]

@@ -12,10 +12,10 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
-from django.contrib.auth import authenticate, user_logged_in, user_logged_out
+from django.contrib.auth import authenticate, user_logged_out
 from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
-from django.middleware.csrf import get_token, rotate_token
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, generics, status
@@ -26,26 +26,31 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from jwt_cookie_auth import clock, django_sessions, revocation, rotation, tokens
+from jwt_cookie_auth import auth_api, clock, django_sessions, revocation, rotation, tokens
 from jwt_cookie_auth.authentication import JWTCookieAuthentication, bearer_token
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.cookie_names import access_cookie_name, refresh_cookie_name
 from jwt_cookie_auth.cookie_paths import sees_refresh_cookie
+from jwt_cookie_auth.cookie_size import CookieTooLarge
 from jwt_cookie_auth.cookies import (
     delete_token_cookies,
     duplicated_token_cookies,
     mark_private,
     set_token_cookies,
-    token_cookie_values,
 )
 from jwt_cookie_auth.csrf import enforce_csrf
 from jwt_cookie_auth.devices import set_device_cookie
 from jwt_cookie_auth.identity import authenticate_access_token
-from jwt_cookie_auth.issuing import IssuedTokens, start_session
+from jwt_cookie_auth.issuing import IssuedTokens
 from jwt_cookie_auth.models import LoginSession, RevokeReason
 from jwt_cookie_auth.parsers import JSONParser
 from jwt_cookie_auth.request_auth import resolve
-from jwt_cookie_auth.serializers import LoginSerializer, LoginSessionSerializer, serialize_user
+from jwt_cookie_auth.serializers import (
+    LoginSessionSerializer,
+    login_response_body,
+    read_login,
+    serialize_user,
+)
 from jwt_cookie_auth.step_up import PASSWORD_AMR
 from jwt_cookie_auth.throttling import LoginAttempt
 
@@ -60,6 +65,10 @@ LOGIN_FAILED = _("Unable to log in with the provided credentials.")
 REFRESH_FAILED = _("Your session has expired. Please log in again.")
 LOGOUT_UNSEEN = _("The session cannot be seen from here: refresh it, then log out again.")
 WWW_AUTHENTICATE = 'Bearer realm="api"'
+TOKEN_TOO_LARGE = _(
+    "The server could not issue a session token (it would be too large for a cookie). "
+    "Please tell the site's administrators."
+)
 
 
 def exempt_from_auto_refresh(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -89,7 +98,7 @@ def sent_by_browser(request: Request) -> bool:
     return "HTTP_ORIGIN" in meta or any(key.startswith("HTTP_SEC_FETCH_") for key in meta)
 
 
-def _tokens_response(issued: IssuedTokens, request: Request, *, bearer: bool = False) -> Response:
+def _tokens_body(issued: IssuedTokens, request: Request, *, bearer: bool = False) -> dict[str, Any]:
     data: dict[str, Any] = {
         "user": serialize_user(issued.session.user),
         "session_id": str(issued.session.pk),
@@ -101,9 +110,25 @@ def _tokens_response(issued: IssuedTokens, request: Request, *, bearer: bool = F
     # cookies only, so one XSS cannot read the long-lived refresh token.
     if app_settings.TOKENS_IN_BODY and (bearer or not sent_by_browser(request)):
         data.update(access=issued.access, refresh=issued.refresh)
-    response = Response(data)
+    return data
+
+
+def _tokens_response(issued: IssuedTokens, request: Request, *, bearer: bool = False) -> Response:
+    response = Response(_tokens_body(issued, request, bearer=bearer))
     set_token_cookies(response, issued)
     return response
+
+
+def _token_too_large(exc: CookieTooLarge, user_id: Any) -> Response:
+    """Answer a login or refresh whose token would not fit in its cookie.
+
+    A server-side failure, so 500, but a deliberate one: the reason goes to the log,
+    the client gets a JSON ``detail``, and no cookie is written or deleted (a refresh
+    was rolled back, so the browser's refresh cookie is still good once the claims
+    shrink). Sending the cookie anyway would be worse: browsers drop it silently.
+    """
+    logger.error("Token not issued (user %s): %s", user_id if user_id is not None else "?", exc)
+    return Response({"detail": TOKEN_TOO_LARGE}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
 
 
 def _unauthorized(detail: Any, *, delete_cookies: bool = True) -> Response:
@@ -143,8 +168,10 @@ class LoginView(AuthAPIView):
     Login CSRF is prevented: the request must pass Django's CSRF check (get the
     token from the ``session`` endpoint first), and only JSON bodies are accepted, so
     a cross-site HTML form cannot post here. Any planted cookies are ignored: a login
-    always starts a new token family, and the family the planted refresh cookie
-    belonged to is revoked.
+    always starts a new token family (``jwt_cookie_auth.login``), and the family of
+    every token cookie the browser sent is revoked. The body is read by
+    ``LOGIN_SERIALIZER`` (``read_login`` gives the contract) and answered through
+    ``LOGIN_RESPONSE_BODY`` if set.
     """
 
     authentication_classes: list[Any] = []
@@ -153,48 +180,44 @@ class LoginView(AuthAPIView):
 
     def post(self, request: Request) -> Response:
         enforce_csrf(request)
-        serializer = LoginSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        username_field = serializer.username_field
-        username = serializer.validated_data[username_field]
+        # LOGIN_SERIALIZER: a 400 here comes before any throttle slot or password check.
+        login_data = read_login(request, self)
         # Counted before the password is checked, so concurrent guesses cannot pass.
-        attempt = LoginAttempt(request._request, username)
+        attempt = LoginAttempt(request._request, login_data.identifier)
         wait = attempt.reserve()
         if wait is not None:
             raise exceptions.Throttled(wait)
-        credentials = {username_field: username, "password": serializer.validated_data["password"]}
-        user = authenticate(request._request, **credentials)
+        user = authenticate(request._request, **login_data.credentials)
         if user is not None and not getattr(user, "is_active", True):
             # A backend that admits inactive users (AllowAllUsersModelBackend).
             user_login_failed.send(
-                sender=__name__, credentials={username_field: username}, request=request._request
+                sender=__name__,
+                credentials=login_data.cleansed_credentials(),
+                request=request._request,
             )
             user = None
         if user is None:
             # A mistyped password must not log this browser out of its session.
             return _unauthorized(LOGIN_FAILED, delete_cookies=False)
         attempt.release()  # only failures count
-        self._revoke_planted_session(request)
-        issued = start_session(
-            request._request,
-            user,
-            persistent=serializer.validated_data["remember"],
-            amr=PASSWORD_AMR,
-        )
-        user_logged_in.send(sender=user.__class__, request=request._request, user=user)
-        # A new privilege level gets a new CSRF token, as django.contrib.auth.login does.
-        rotate_token(request._request)
-        response = _tokens_response(issued, request)
-        set_device_cookie(response, attempt.ident)
-        return response
-
-    def _revoke_planted_session(self, request: Request) -> None:
-        planted = request.COOKIES.get(refresh_cookie_name())
+        # The public login API: supersedes the planted or previous session of this
+        # browser, rotates CSRF, sends user_logged_in and sets the cookies.
+        response = Response()
         try:
-            claims = tokens.decode(planted, tokens.REFRESH)
-        except tokens.TokenError:
-            return
-        revocation.revoke_session(claims.sid, RevokeReason.SUPERSEDED, request._request)
+            issued = auth_api.login(
+                request,
+                user,
+                response,
+                remember=login_data.remember,
+                amr=PASSWORD_AMR,
+            )
+        except CookieTooLarge as exc:
+            return _token_too_large(exc, user.pk)
+        response.data = login_response_body(
+            request, user, issued.session, _tokens_body(issued, request)
+        )
+        set_device_cookie(response, attempt.username, user.pk)
+        return response
 
 
 class RefreshView(AuthAPIView):
@@ -229,6 +252,9 @@ class RefreshView(AuthAPIView):
             issued = rotation.rotate(token, request._request)
         except (tokens.TokenError, rotation.RefreshRejected):
             return _unauthorized(REFRESH_FAILED)
+        except CookieTooLarge as exc:
+            # Rolled back: the refresh cookie is still the session's current one.
+            return _token_too_large(exc, None)
         return _tokens_response(issued, request, bearer=from_bearer)
 
 
@@ -247,22 +273,9 @@ class LogoutView(AuthAPIView):
 
     def post(self, request: Request) -> Response:
         bearer = _bearer_token(request)
-        candidates: list[tuple[str | None, tokens.TokenType]] = [(bearer, tokens.ACCESS)]
         if bearer is None or _has_token_cookie(request):
             enforce_csrf(request)
-        if _has_token_cookie(request):
-            # Every value, not Django's last one: with a planted same-named cookie both
-            # sessions end, so deleting the victim's cookies cannot leave the planted one
-            # in charge.
-            values = token_cookie_values(request._request)
-            candidates += [(token, tokens.REFRESH) for token in values[refresh_cookie_name()]]
-            candidates += [(token, tokens.ACCESS) for token in values[access_cookie_name()]]
-        session_ids = set()
-        for token, token_type in candidates:
-            try:
-                session_ids.add(tokens.decode(token, token_type, allow_expired=True).sid)
-            except tokens.TokenError:
-                continue
+        session_ids = auth_api.request_session_ids(request)
         if not session_ids and bearer is None and not sees_refresh_cookie(request.path):
             # Outside REFRESH_COOKIE_PATH (check E052) with no access token: a session
             # may be live that this view cannot see. A 204 would claim it ended, and
@@ -273,27 +286,11 @@ class LogoutView(AuthAPIView):
                 app_settings.REFRESH_COOKIE_PATH,
             )
             return _unauthorized(LOGOUT_UNSEEN, delete_cookies=False)
-        # Log the browser out of Django's session too, or plain views go on seeing the
-        # user through a leftover sessionid.
-        django_sessions.end_browser_session(request._request)
-        for session_id in session_ids:
-            self._logout(request, session_id)
         response = Response(status=status.HTTP_204_NO_CONTENT)
-        delete_token_cookies(response)
+        # The public logout API: revokes every session the request holds tokens of,
+        # flushes the browser's Django session, sends user_logged_out, deletes cookies.
+        auth_api.logout(request, response)
         return response
-
-    def _logout(self, request: Request, session_id: str) -> None:
-        try:
-            pk = uuid.UUID(session_id)
-        except ValueError:
-            return
-        session = LoginSession.objects.select_related("user").filter(pk=pk).first()
-        if session is None:
-            return
-        if revocation.revoke_session(pk, RevokeReason.LOGOUT, request._request):
-            user_logged_out.send(
-                sender=session.user.__class__, request=request._request, user=session.user
-            )
 
 
 class AuthenticatedAuthView(AuthAPIView):

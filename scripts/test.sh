@@ -4,6 +4,7 @@
 #   1. SQLite + local-memory cache, Django's User model
 #   2. SQLite + local-memory cache, a custom user model (UUID pk, email login)
 #   2b. SQLite + local-memory cache, USE_TZ = False (naive local times, America/New_York)
+#   2c. SQLite, the django-allauth recipe (tests/test_recipe_allauth.py, its own settings)
 #   3. PostgreSQL + Redis (the servers on 127.0.0.1), including the concurrency tests
 #   4. the browser tests (tests/e2e, marker e2e): the demo project in headless Chromium
 #
@@ -42,6 +43,18 @@ run_pass "SQLite, local-memory cache, django.contrib.auth User" JWT_TEST_DB=sqli
 run_pass "SQLite, local-memory cache, custom user model (UUID pk, email)" \
     JWT_TEST_DB=sqlite JWT_TEST_USER_MODEL=custom
 run_pass "SQLite, local-memory cache, USE_TZ = False" JWT_TEST_DB=sqlite JWT_TEST_USE_TZ=0
+
+# The django-allauth recipe (README "Custom login flows") under its own settings, so
+# allauth's apps, middleware and URLs stay out of the rest of the suite.
+echo
+echo "=== pytest: SQLite, django-allauth recipe (tests.settings_allauth)"
+status=0
+JWT_TEST_DB=sqlite .venv/bin/python -m pytest -q -p no:cacheprovider \
+    --ds=tests.settings_allauth tests/test_recipe_allauth.py "${PYTEST_ARGS[@]}" || status=$?
+# Exit 5 (nothing selected) only when extra arguments filtered every test out.
+if [ "$status" -ne 0 ] && ! { [ "$status" -eq 5 ] && [ ${#PYTEST_ARGS[@]} -gt 0 ]; }; then
+    exit "$status"
+fi
 
 missing=$(.venv/bin/python scripts/services.py) || true
 if [ -n "$missing" ]; then

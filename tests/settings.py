@@ -30,6 +30,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "rest_framework",
     "jwt_cookie_auth",
+    # The two-step login recipe (tests/recipes.py).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
 ]
 
 MIDDLEWARE = [

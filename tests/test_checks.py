@@ -64,9 +64,18 @@ def ed25519_pem() -> str:
     )
 
 
+TOKEN_SAFE_FILTER = "jwt_cookie_auth.reporting.TokenSafeExceptionReporterFilter"
+
+
 def sound(**overrides: Any) -> dict[str, Any]:
     """Settings for a production-like deployment with these changes."""
-    return {"CACHES": SHARED_CACHES, "DEBUG": False, "JWT_COOKIE_AUTH": {}, **overrides}
+    return {
+        "CACHES": SHARED_CACHES,
+        "DEBUG": False,
+        "JWT_COOKIE_AUTH": {},
+        "DEFAULT_EXCEPTION_REPORTER_FILTER": TOKEN_SAFE_FILTER,
+        **overrides,
+    }
 
 
 def jwt_config(**config: Any) -> dict[str, Any]:
@@ -160,6 +169,18 @@ BAD_CONFIGS: dict[str, list[dict[str, Any]]] = {
         jwt_config(DEVICE_COOKIE_NAME=""),
         jwt_config(DEVICE_COOKIE_NAME="jwt_refresh"),
     ],
+    "E085": [
+        jwt_config(LOGIN_THROTTLE_IPV6_PREFIX_LENGTH=0),
+        jwt_config(LOGIN_THROTTLE_IPV6_PREFIX_LENGTH="64"),
+    ],
+    "W085": [jwt_config(LOGIN_THROTTLE_IPV6_PREFIX_LENGTH=128)],
+    "W016": [
+        jwt_config(COOKIE_DOMAIN=".example.com"),
+        jwt_config(REFRESH_COOKIE_PATH="/auth/"),
+    ],
+    "W017": [
+        sound(DEFAULT_EXCEPTION_REPORTER_FILTER="django.views.debug.SafeExceptionReporterFilter")
+    ],
     "E082": [
         jwt_config(DEVICE_COOKIE_MAX_AGE=3600),
         jwt_config(DEVICE_COOKIE_MAX_AGE=timedelta(0)),
@@ -182,6 +203,13 @@ BAD_CONFIGS: dict[str, list[dict[str, Any]]] = {
     "E093": [
         jwt_config(CLIENT_IP_HEADER="X-Forwarded-For", NUM_PROXIES=1),
         jwt_config(CLIENT_IP_HEADER="http_x_forwarded_for", NUM_PROXIES=1),
+    ],
+    "E100": [jwt_config(DJANGO_LOGIN_STARTS_JWT_SESSION="yes")],
+    "E101": [
+        sound(
+            MIDDLEWARE=middleware_without(JWT_MW),
+            JWT_COOKIE_AUTH={"AUTO_REFRESH": False, "DJANGO_LOGIN_STARTS_JWT_SESSION": True},
+        )
     ],
     "W001": [jwt_config(LEEWAY=timedelta(seconds=60)), jwt_config(LEEWAY=-timedelta(seconds=1))],
     "W002": [jwt_config(ACCESS_TOKEN_LIFETIME=timedelta(minutes=30))],
@@ -207,6 +235,25 @@ BAD_CONFIGS: dict[str, list[dict[str, Any]]] = {
         jwt_config(CLIENT_IP_HEADER="HTTP_X_REAL_IP"),
     ],
     "W091": [jwt_config(NUM_PROXIES=1), jwt_config(TRUSTED_PROXIES=["10.0.0.0/8"])],
+    # Issue 10 items 5 and 6: extension points named by dotted paths, cookie size.
+    "E110": [
+        jwt_config(CUSTOM_CLAIMS="tests.hooks.no_such_function"),
+        jwt_config(CUSTOM_CLAIMS="tests.hooks.NOT_CALLABLE"),
+        jwt_config(CUSTOM_CLAIMS=42),
+    ],
+    "E111": [
+        jwt_config(LOGIN_SERIALIZER="tests.no_such_module.Serializer"),
+        jwt_config(LOGIN_SERIALIZER="tests.hooks.greeting_body"),
+        jwt_config(LOGIN_SERIALIZER=None),
+    ],
+    "E112": [
+        jwt_config(LOGIN_RESPONSE_BODY="tests.hooks.missing"),
+        jwt_config(LOGIN_RESPONSE_BODY="tests.hooks.NOT_CALLABLE"),
+    ],
+    # The access cookie cannot fit before any custom claim: no login could work.
+    "E113": [jwt_config(ISSUER="https://" + "i" * 4000), jwt_config(ACCESS_COOKIE_NAME="a" * 3900)],
+    "E115": [jwt_config(STEP_UP_MAX_AGE=timedelta(0)), jwt_config(STEP_UP_MAX_AGE=300)],
+    "W115": [jwt_config(STEP_UP_MAX_AGE=timedelta(days=14))],
 }
 
 # Configurations one step from a bad one that must not fire that check.
@@ -242,6 +289,12 @@ NEAR_MISSES: list[tuple[str, dict[str, Any]]] = [
     ("E093", jwt_config(CLIENT_IP_HEADER="REMOTE_ADDR")),
     ("W090", jwt_config(CLIENT_IP_HEADER="HTTP_X_FORWARDED_FOR", NUM_PROXIES=2)),
     ("W091", jwt_config(CLIENT_IP_HEADER="HTTP_X_FORWARDED_FOR", TRUSTED_PROXIES=["10.0.0.0/8"])),
+    ("E110", jwt_config(CUSTOM_CLAIMS="tests.hooks.role_claims")),
+    ("E111", jwt_config(LOGIN_SERIALIZER="tests.serializers.CaptchaLoginSerializer")),
+    ("E112", jwt_config(LOGIN_RESPONSE_BODY="tests.hooks.greeting_body")),
+    ("E113", jwt_config(ISSUER="https://" + "i" * 2000)),
+    ("E115", jwt_config(STEP_UP_MAX_AGE=timedelta(seconds=1))),
+    ("W115", jwt_config(STEP_UP_MAX_AGE=timedelta(days=13))),
     ("W004", sound(JWT_COOKIE_AUTH={"COOKIE_SECURE": False}, DEBUG=True)),
     ("W005", sound(MIDDLEWARE=middleware_without(JWT_MW), JWT_COOKIE_AUTH={"AUTO_REFRESH": False})),
     ("W006", sound(CACHES=LOCMEM_CACHES, DEBUG=True)),
@@ -260,6 +313,9 @@ NEAR_MISSES: list[tuple[str, dict[str, Any]]] = [
         ),
     ),
     ("W081", sound(CACHES=LOCMEM_CACHES)),
+    ("E085", jwt_config(LOGIN_THROTTLE_IPV6_PREFIX_LENGTH=128)),
+    ("W085", jwt_config(LOGIN_THROTTLE_IPV6_PREFIX_LENGTH=56)),
+    ("W016", jwt_config(COOKIE_NAME_PREFIX="", COOKIE_DOMAIN=".example.com")),
     ("W001", jwt_config(LEEWAY=timedelta(seconds=30))),
     ("W002", jwt_config(ACCESS_TOKEN_LIFETIME=timedelta(minutes=15))),
 ]

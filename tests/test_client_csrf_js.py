@@ -89,7 +89,6 @@ def run(results: Results, cookie: str, steps: list[str]) -> Any:
     return results[(cookie, json.dumps(steps))]
 
 
-
 ONE = scenario(f"csrftoken={COOKIE}", ["logout"])
 
 

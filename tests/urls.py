@@ -13,4 +13,6 @@ urlpatterns = [
     path("async-whoami/", views.async_whoami, name="async_whoami"),
     path("api/me/", views.MeView.as_view(), name="me"),
     path("api/open/", views.OpenView.as_view(), name="open"),
+    # README "Custom login flows": magic link and django-otp two-step recipes.
+    path("recipes/", include("tests.recipe_urls")),
 ]

@@ -21,10 +21,10 @@ class JWTClientMixin:
         assert isinstance(self, Client)
         return logins.login(self, user, remember=remember)
 
-    def jwt_logout(self) -> None:
+    def jwt_logout(self) -> bool:
         """End the client's session and delete its token cookies (``logout``)."""
         assert isinstance(self, Client)
-        logins.logout(self)
+        return logins.logout(self)
 
 
 class JWTTestClient(JWTClientMixin, Client):
@@ -45,10 +45,12 @@ class JWTAPIClient(JWTClientMixin, APIClient):
         Replaces the client's ``credentials()``. ``jwt_logout()`` ends this session
         and clears the header.
         """
-        session, access = logins._bearer(user, remember)
-        self.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
-        return session
+        issued = logins.bearer_tokens(user, remember=remember)
+        self.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.access}")
+        return issued.session
 
-    def jwt_logout(self) -> None:
-        super().jwt_logout()
+    def jwt_logout(self) -> bool:
+        """End the session of the cookies and of the Bearer header; clear the header."""
+        ended = super().jwt_logout()
         self.credentials()
+        return ended

@@ -1,13 +1,13 @@
 """Log a test client in and out through the package's real login and logout code.
 
-``login(client, user)`` starts a session the way the login view does (a new session
-row and token family, ``user_logged_in``, a rotated CSRF token) and gives the client
-what a browser would hold afterwards: both token cookies under their wire names
-(``__Host-jwt_access`` by default; Django's test client sends Secure cookies over its
-plain-HTTP requests), Django's CSRF cookie, and the matching CSRF header preset on
-every request, so unsafe requests pass the CSRF check even on a client made with
-``enforce_csrf_checks=True``. ``bearer_headers(user)`` gives a native client's
-``Authorization: Bearer`` header instead.
+``login(client, user)`` calls ``jwt_cookie_auth.login()``, as a project's own login
+view would: a new session row and token family, the sessions the client held before
+revoked, ``user_logged_in``, a rotated CSRF token. The client then holds what a
+browser would: both token cookies under their wire names (``__Host-jwt_access`` by
+default; Django's test client sends Secure cookies over its plain-HTTP requests),
+Django's CSRF cookie, and the matching CSRF header preset on every request, so unsafe
+requests pass the CSRF check even on a client made with ``enforce_csrf_checks=True``.
+``bearer_headers(user)`` gives a native client's ``Authorization: Bearer`` header.
 
 Unlike ``Client.force_login``, nothing is faked: the tokens are signed, checked,
 renewed and revoked by the same code as in production, so a test can move a
@@ -17,6 +17,7 @@ the session and see the next request fail.
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -24,68 +25,55 @@ from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory
 
 if TYPE_CHECKING:
+    from jwt_cookie_auth.issuing import IssuedTokens
     from jwt_cookie_auth.models import LoginSession
 
-LOGIN_PATH = "/"
+#: The path of the requests the helpers make up; no view is called.
+PATH = "/"
 
 
-def _request(client: Client | None, path: str = LOGIN_PATH) -> HttpRequest:
-    """Return a POST request as ``client`` would send it (its cookies, headers, address)."""
+def _request(client: Client | None) -> HttpRequest:
+    """Return a POST request as ``client`` would send it: its cookies, headers, address.
+
+    A client with a Django session (``force_login``, a session login) brings it, as
+    behind ``SessionMiddleware``: a login flushes another user's Django session and a
+    logout flushes the browser's. ``CSRF_USE_SESSIONS`` keeps the CSRF secret there.
+    """
     if client is None:
-        return RequestFactory().post(path)
-    factory = RequestFactory(headers=client.headers, **client.defaults)
+        return RequestFactory().post(PATH)
+    factory = RequestFactory(headers=client.headers)
+    factory.defaults = dict(client.defaults)
     factory.cookies = client.cookies
-    request = factory.post(path)
-    credentials = getattr(client, "_credentials", None)  # DRF APIClient.credentials()
-    if credentials:
-        request.META.update(credentials)
+    request = factory.post(PATH)
+    # DRF's APIClient.credentials(): a Bearer header the logout must see.
+    request.META.update(getattr(client, "_credentials", {}))
+    session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    if session_key or settings.CSRF_USE_SESSIONS:
+        engine = import_module(settings.SESSION_ENGINE)
+        request.session = engine.SessionStore(session_key)
     return request
 
 
-def _start(request: HttpRequest, user: Any, response: HttpResponse, remember: bool) -> None:
-    """Start a session with the package's login code and put its cookies on ``response``."""
-    try:
-        from jwt_cookie_auth.auth_api import login as package_login
-    except ImportError:
-        package_login = None
-    if package_login is not None:
-        package_login(request, user, response, remember=remember)
-        return
-    # Until the public login() exists: what LoginView does after authenticate().
-    from django.contrib.auth import user_logged_in
-    from django.middleware.csrf import rotate_token
+def _finish(client: Client, request: HttpRequest, response: HttpResponse) -> None:
+    """Apply the response middleware a browser's response would pass, keep its cookies."""
+    from django.contrib.sessions.middleware import SessionMiddleware
+    from django.middleware.csrf import CsrfViewMiddleware
 
-    from jwt_cookie_auth.cookies import set_token_cookies
-    from jwt_cookie_auth.issuing import start_session
+    def get_response(request: HttpRequest) -> HttpResponse:
+        return response  # pragma: no cover: never called
 
-    issued = start_session(request, user, persistent=remember)
-    user_logged_in.send(sender=user.__class__, request=request, user=user)
-    rotate_token(request)
-    set_token_cookies(response, issued)
+    # CSRF first: with CSRF_USE_SESSIONS it writes the secret to the session.
+    CsrfViewMiddleware(get_response).process_response(request, response)
+    if hasattr(request, "session"):
+        SessionMiddleware(get_response).process_response(request, response)
+    client.cookies.update(response.cookies)
 
 
-def _session_of(response: HttpResponse) -> tuple[LoginSession, str]:
-    """Return the session whose access cookie ``response`` sets, and the access token."""
-    from jwt_cookie_auth import tokens
-    from jwt_cookie_auth.cookie_names import access_cookie_name
-    from jwt_cookie_auth.models import LoginSession
+def _start(request: HttpRequest, user: Any, remember: bool) -> tuple[IssuedTokens, HttpResponse]:
+    import jwt_cookie_auth
 
-    access = response.cookies[access_cookie_name()].value
-    sid = tokens.decode(access, tokens.ACCESS).sid
-    return LoginSession.objects.select_related("user").get(pk=sid), access
-
-
-def _preset_csrf(client: Client, request: HttpRequest, response: HttpResponse) -> None:
-    """Give ``client`` the request's (rotated) CSRF cookie and send its token as header."""
-    from django.middleware.csrf import CsrfViewMiddleware, get_token
-
-    token = get_token(request)
-    if settings.CSRF_USE_SESSIONS:
-        request.session = client.session  # type: ignore[attr-defined]
-    CsrfViewMiddleware(lambda r: response).process_response(request, response)
-    if settings.CSRF_USE_SESSIONS:
-        request.session.save()  # type: ignore[attr-defined]
-    client.defaults[settings.CSRF_HEADER_NAME] = token
+    response = HttpResponse()
+    return jwt_cookie_auth.login(request, user, response, remember=remember), response
 
 
 def login(client: Client, user: Any, *, remember: bool = True) -> LoginSession:
@@ -93,60 +81,45 @@ def login(client: Client, user: Any, *, remember: bool = True) -> LoginSession:
 
     ``client`` is a ``django.test.Client`` or DRF ``APIClient`` (or a subclass).
     ``remember=False`` gives browser-session cookies (no Max-Age) as an unticked
-    "remember me" does. A session the client held before is left to the package's
-    login code, as for a browser that logs in again. Needs database access.
+    "remember me" does. Sessions the client held tokens of end (``superseded``), as
+    on any login. ``user`` must be saved and active (else ``ValueError``). Needs
+    database access.
     """
+    from django.middleware.csrf import get_token
+
+    request = _request(client)
+    issued, response = _start(request, user, remember)
+    # The rotated token, masked as a page would get it; CsrfViewMiddleware sets its
+    # secret as the CSRF cookie (or in the session) in _finish.
+    client.defaults[settings.CSRF_HEADER_NAME] = get_token(request)
+    _finish(client, request, response)
+    return issued.session
+
+
+def logout(client: Client) -> bool:
+    """End the session whose tokens ``client`` holds; delete its token cookies.
+
+    Calls ``jwt_cookie_auth.logout()``: the session of the token cookies and of an
+    ``APIClient.credentials()`` Bearer header ends server-side (its access token dies
+    at once), ``user_logged_out`` is sent, and the client's Django session is
+    flushed. Returns whether a live session ended; with no tokens it changes nothing
+    but the cookies.
+    """
+    import jwt_cookie_auth
+
     request = _request(client)
     response = HttpResponse()
-    _start(request, user, response, remember)
-    _preset_csrf(client, request, response)
-    client.cookies.update(response.cookies)
-    return _session_of(response)[0]
+    ended = jwt_cookie_auth.logout(request, response)
+    _finish(client, request, response)
+    return ended
 
 
-def logout(client: Client) -> None:
-    """End the session whose tokens ``client`` holds, and delete its token cookies.
+def bearer_tokens(user: Any, *, remember: bool = True) -> IssuedTokens:
+    """Start a session for ``user`` without a client; return its tokens.
 
-    The package's logout code revokes the session server-side (its access token dies
-    at once) and sends ``user_logged_out``; a client without tokens is left as it is.
+    ``.access`` is the access token, ``.session`` the session row.
     """
-    request = _request(client)
-    response = HttpResponse()
-    try:
-        from jwt_cookie_auth.auth_api import logout as package_logout
-    except ImportError:
-        _logout(request, response)
-    else:
-        package_logout(request, response)
-    client.cookies.update(response.cookies)
-
-
-def _logout(request: HttpRequest, response: HttpResponse) -> None:
-    """Until the public logout() exists: what LogoutView does after its CSRF check."""
-    from django.contrib.auth import user_logged_out
-    from rest_framework.request import Request
-
-    from jwt_cookie_auth import revocation, tokens
-    from jwt_cookie_auth.authentication import bearer_token
-    from jwt_cookie_auth.cookie_names import access_cookie_name, refresh_cookie_name
-    from jwt_cookie_auth.cookies import delete_token_cookies
-    from jwt_cookie_auth.models import LoginSession, RevokeReason
-
-    candidates = [
-        (request.COOKIES.get(refresh_cookie_name()), tokens.REFRESH),
-        (request.COOKIES.get(access_cookie_name()), tokens.ACCESS),
-        (bearer_token(Request(request)), tokens.ACCESS),
-    ]
-    for token, token_type in candidates:
-        try:
-            sid = tokens.decode(token, token_type, allow_expired=True).sid
-        except tokens.TokenError:
-            continue
-        session = LoginSession.objects.select_related("user").filter(pk=sid).first()
-        if session and revocation.revoke_session(session.pk, RevokeReason.LOGOUT, request):
-            user = session.user
-            user_logged_out.send(sender=user.__class__, request=request, user=user)
-    delete_token_cookies(response)
+    return _start(_request(None), user, remember)[0]
 
 
 def bearer_headers(user: Any, *, remember: bool = True) -> dict[str, str]:
@@ -155,12 +128,7 @@ def bearer_headers(user: Any, *, remember: bool = True) -> dict[str, str]:
     For native clients: pass it as ``**extra`` to ``Client.get()`` and friends or to
     ``APIClient.credentials()``. A Bearer request needs no CSRF token. The access
     token lives ``ACCESS_TOKEN_LIFETIME`` and is not renewed transparently (only
-    cookies are); ``logout(client)`` on a client that sends it ends its session.
+    cookies are); ``logout(client)`` on an ``APIClient`` that sends it ends its
+    session.
     """
-    return {"HTTP_AUTHORIZATION": f"Bearer {_bearer(user, remember)[1]}"}
-
-
-def _bearer(user: Any, remember: bool) -> tuple[LoginSession, str]:
-    response = HttpResponse()
-    _start(_request(None), user, response, remember)
-    return _session_of(response)
+    return {"HTTP_AUTHORIZATION": f"Bearer {bearer_tokens(user, remember=remember).access}"}

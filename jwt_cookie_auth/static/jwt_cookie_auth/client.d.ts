@@ -61,10 +61,29 @@ export interface LogoutEventDetail {
   source: EventSource;
 }
 
+/**
+ * A 401 asked for a fresher (or another) authentication: RFC 9470
+ * `error="insufficient_user_authentication"`. The session is not over; call
+ * `reauthenticate()` and retry.
+ */
+export interface ReauthenticateEventDetail {
+  /** Seconds: how recent the authentication must be (the challenge's `max_age`), or null. */
+  maxAge: number | null;
+  /** RFC 8176 methods the view requires (e.g. ["otp"]); [] when only recency is asked. */
+  amr: string[];
+  description: string | null;
+  /** The URL of the refused request. */
+  url: string;
+  /** The 401 itself, also returned by fetch(). */
+  response: Response;
+}
+
 export interface AuthClientEventMap {
   login: CustomEvent<SessionEventDetail>;
   refresh: CustomEvent<SessionEventDetail>;
   logout: CustomEvent<LogoutEventDetail>;
+  reauthenticate: CustomEvent<ReauthenticateEventDetail>;
+  reauthenticated: CustomEvent<SessionEventDetail>;
 }
 
 export class AuthError extends Error {
@@ -96,7 +115,11 @@ export class AuthClient extends EventTarget {
   readonly expired: boolean;
   refreshAhead: number;
 
-  /** fetch() with cookies, CSRF, and one shared refresh + one retry on 401. */
+  /**
+   * fetch() with cookies, CSRF, and one shared refresh + one retry on 401. A step-up
+   * 401 (`insufficient_user_authentication`) is returned as is, after a
+   * `reauthenticate` event: no refresh, no logout.
+   */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
   /**
    * Django's CSRF token: the page's CSRF cookie when there is exactly one in Django's
@@ -105,6 +128,8 @@ export class AuthClient extends EventTarget {
    */
   csrfToken(options?: { renew?: boolean }): Promise<string>;
   login(credentials: { password: string; remember?: boolean; [usernameField: string]: unknown }): Promise<SessionInfo>;
+  /** Step-up: the password again for this session; rejects with LoginError. */
+  reauthenticate(credentials: { password: string }): Promise<SessionInfo>;
   refresh(): Promise<SessionInfo | null>;
   session(): Promise<SessionInfo>;
   logout(): Promise<void>;

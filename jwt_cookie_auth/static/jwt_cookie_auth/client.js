@@ -30,6 +30,11 @@
 //   Later 401s reject at once, until login() or a login in another tab.
 // - Optionally (`refreshAhead`), it refreshes shortly before the access token
 //   expires, from the expiry times the endpoints return.
+// - A 401 that asks for a fresher authentication (RFC 9470 step-up: `WWW-Authenticate:
+//   Bearer error="insufficient_user_authentication"`, or the body's `code`) is no
+//   expired session: nothing is refreshed, nobody is logged out. The client emits
+//   `reauthenticate` ({maxAge, amr, description, url, response}) and returns that 401;
+//   ask for the password, call `reauthenticate({password})`, then retry the request.
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
 // A proactive refresh is never scheduled sooner than this after the previous one,
@@ -128,6 +133,24 @@ async function readJSON(response) {
     for (const field of TOKEN_FIELDS) delete data[field];
   }
   return data;
+}
+
+const STEP_UP_ERROR = "insufficient_user_authentication";
+
+// The RFC 9470 challenge of a 401, or null. The header is read when visible (across
+// origins only if the API exposes it); the JSON body's `code` says the same.
+async function stepUpChallenge(response) {
+  const header = response.headers.get("WWW-Authenticate") || "";
+  const data = await readJSON(response);
+  const fromBody = data && typeof data === "object" && data.code === STEP_UP_ERROR;
+  if (!header.includes(`error="${STEP_UP_ERROR}"`) && !fromBody) return null;
+  const maxAge = /max_age=(\d+)/.exec(header)?.[1] ?? (fromBody ? data.max_age : undefined);
+  const description = /error_description="([^"]*)"/.exec(header)?.[1] ?? (fromBody ? data.detail : undefined);
+  return {
+    maxAge: maxAge === undefined || maxAge === null ? null : Number(maxAge),
+    amr: fromBody && Array.isArray(data.amr) ? data.amr : [],
+    description: description ?? null,
+  };
 }
 
 function describe(data, response) {
@@ -232,12 +255,10 @@ export class AuthClient extends EventTarget {
       logoutAll: at("logout/all/"),
       session: at("session/"),
       sessions: at("sessions/"),
+      reauthenticate: at("reauthenticate/"),
     };
-    this.#noRefresh = new Set(
-      [this.#urls.login, this.#urls.refresh, this.#urls.logout, this.#urls.session].map(
-        (url) => new URL(url).pathname,
-      ),
-    );
+    const { login, refresh, logout, session, reauthenticate } = this.#urls;
+    this.#noRefresh = new Set([login, refresh, logout, session, reauthenticate].map((url) => new URL(url).pathname));
     this.#key = this.#options.lockName || `jwt-cookie-auth:${auth.href}`;
     this.#listen();
   }
@@ -291,6 +312,12 @@ export class AuthClient extends EventTarget {
     const startedAt = Date.now();
     const response = await this.#send(request.clone());
     if (response.status !== 401) return response;
+    const challenge = await stepUpChallenge(response);
+    if (challenge) {
+      // The session is fine; the user must prove who they are again (RFC 9470).
+      this.#emit("reauthenticate", { ...challenge, url: request.url, response });
+      return response;
+    }
     if (this.#expired) throw new SessionExpiredError(undefined, response, await readJSON(response));
     await this.#refreshAfter(startedAt);
     // Retried once: a second 401 is the caller's to handle, never another refresh.
@@ -342,6 +369,28 @@ export class AuthClient extends EventTarget {
     this.#adopt(data, response);
     this.#share("login", data);
     this.#emit("login", { session: data, source: "this-tab" });
+    return data;
+  }
+
+  /**
+   * Step-up: prove the password again (`{password}`) for the same session, after a
+   * `reauthenticate` event. Resolves with the session; rejects with LoginError (401
+   * wrong password, 429 throttled). Then retry the request that was refused.
+   */
+  async reauthenticate(credentials) {
+    const response = await this.#send(
+      new Request(this.#urls.reauthenticate, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify(credentials),
+      }),
+    );
+    const data = await readJSON(response);
+    if (!response.ok) throw new LoginError(describe(data, response), response, data);
+    this.#lastRefreshAt = Date.now();
+    this.#adopt(data, response);
+    this.#share("refresh", data);
+    this.#emit("reauthenticated", { session: data, source: "this-tab" });
     return data;
   }
 

@@ -1,0 +1,1 @@
+"""Integrations with optional libraries; each module is imported only when its library is."""
