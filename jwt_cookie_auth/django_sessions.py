@@ -36,6 +36,7 @@ from typing import Any
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
 from jwt_cookie_auth import clock, revocation, tokens
 from jwt_cookie_auth.conf import app_settings
@@ -97,7 +98,7 @@ def on_user_logged_in(sender: Any, request: HttpRequest | None, user: Any, **kwa
     session_login = session is not None and session.get(SESSION_KEY) == session_user
     if session_login:
         # Only a session login: the package's own login must not create a session row.
-        session[LOGIN_STAMP_KEY] = clock.timestamp(clock.now())
+        session[LOGIN_STAMP_KEY] = clock.timestamp(session_time())
     others = {sid for sid, sub in _cookie_sessions(request) if sub != str(user.pk)}
     if others:
         _end_jwt_sessions(request, others, RevokeReason.SESSION_LOGIN_OTHER_USER)
@@ -146,6 +147,17 @@ def end_browser_session(request: HttpRequest) -> None:
 # Cutoff: "Django sessions of this user logged in before this instant are over".
 
 
+def session_time() -> Any:
+    """Return the real current time (the form the database stores) for stamps and cutoffs.
+
+    Not ``clock.now()``: Django's sessions live in real time, and a test that freezes
+    or advances the package's clock (``jwt_cookie_auth.testing.frozen_clock``) must
+    neither give a login the same instant as a later cutoff (the session would survive
+    a force logout) nor leave a cutoff in the future that ends the next test's logins.
+    """
+    return timezone.now()
+
+
 def _cutoff_key(user_id: Any) -> str:
     return f"{CUTOFF_KEY_PREFIX}{user_id}"
 
@@ -164,7 +176,7 @@ def end_django_sessions(user_ids: Iterable[Any]) -> None:
     ids = list(user_ids)
     if not ids:
         return
-    now = clock.now()
+    now = session_time()
     DjangoSessionCutoff.objects.bulk_create(
         [DjangoSessionCutoff(user_id=pk, valid_from=now) for pk in ids],
         update_conflicts=True,

@@ -41,7 +41,8 @@ def test_force_logout_command_revokes_every_session_of_the_named_users(db: None)
 
     output = run("jwt_force_logout", alice.get_username(), bob.get_username())
 
-    assert f"{alice.get_username()}: 2 session(s) revoked." in output
+    assert f"{alice.get_username()}: 2 session(s) revoked;" in output
+    assert "their Django sessions end on their next request." in output
     for user in (alice, bob):
         assert all(api_status(access) == 401 for access in held[user.pk])
         reasons = set(

@@ -251,6 +251,26 @@ def test_force_logout_command_ends_django_sessions(staff_user: Any) -> None:
     assert admin_status(member) == 302
 
 
+def test_force_logout_ends_django_sessions_under_a_frozen_package_clock(staff_user: Any) -> None:
+    """Stamps and cutoffs use real time: a frozen or advanced package clock (the
+    public test helper) neither lets a session survive nor ends a later login."""
+    from datetime import timedelta
+
+    from jwt_cookie_auth.testing import frozen_clock
+
+    with frozen_clock() as clock:
+        member = Client()
+        member.force_login(staff_user)
+        call_command("jwt_force_logout", staff_user.get_username(), stdout=None)
+        assert admin_status(member) == 302  # same frozen instant: still ended
+
+        clock.advance(timedelta(minutes=6))
+        call_command("jwt_force_logout", staff_user.get_username(), stdout=None)
+    again = Client()
+    again.force_login(staff_user)  # real time, before the frozen clock's "now"
+    assert admin_status(again) == 200
+
+
 def test_revoking_a_session_from_the_admin_ends_the_users_django_sessions(
     user: Any, staff_user: Any
 ) -> None:

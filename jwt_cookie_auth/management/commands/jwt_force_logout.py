@@ -37,4 +37,7 @@ class Command(BaseCommand):
         end_django_sessions(found.values())
         for name, pk in found.items():
             count = len(revoked.get(pk, []))
-            self.stdout.write(f"{name}: {count} session(s) revoked.")
+            self.stdout.write(
+                f"{name}: {count} session(s) revoked; "
+                "their Django sessions end on their next request."
+            )
