@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import django
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -58,6 +59,13 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = selected
+
+
+# ADMINS in the form the running Django wants: 6.0 takes address strings and deprecates
+# (name, address) pairs, which 5.2 requires.
+ADMINS: list[Any] = (
+    ["admin@example.com"] if django.VERSION >= (6, 0) else [("Admin", "admin@example.com")]
+)
 
 
 def require_node() -> str:

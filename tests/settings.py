@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import os
 
+import django
+
 SECRET_KEY = "tests-only-secret-key-that-is-long-enough-to-be-realistic-0123456789"
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
@@ -90,6 +92,11 @@ else:
 if os.environ.get("JWT_TEST_USER_MODEL") == "custom":
     INSTALLED_APPS.append("tests.custom_user")
     AUTH_USER_MODEL = "custom_user.EmailUser"
+
+# Django 6.1 replaces the EMAIL_* settings with MAILERS and warns (an error under
+# filterwarnings=error) when mail is sent without it; the test runner swaps in locmem.
+if django.VERSION >= (6, 1):
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 
 # Fast hashing: the suite creates many users.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -214,9 +214,12 @@ def test_the_csrf_variants_reach_where_they_should(db: None) -> None:
 def test_nested_json_to_login_is_a_400_not_a_500(db: None) -> None:
     """The example of the report: 2 KB of [[[...]]], a forged csrftoken, a wrong header."""
     login = reverse("jwt_cookie_auth:login")
-    for csrf in ("forged", "valid"):
-        client, headers = browser(csrf=csrf)
-        assert send(client, "POST", login, BODIES["nested-json-array"], **headers) == 400
+    client, headers = browser(csrf="forged")
+    # 400 where json overflows the stack parsing it (Python 3.11/3.12); Python 3.13's
+    # parser takes the depth, and the forged token then fails the check: 403.
+    assert send(client, "POST", login, BODIES["nested-json-array"], **headers) in (400, 403)
+    client, headers = browser(csrf="valid")
+    assert send(client, "POST", login, BODIES["nested-json-array"], **headers) == 400
 
 
 json_values = st.recursive(

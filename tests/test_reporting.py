@@ -22,9 +22,7 @@ from django.views.debug import SafeExceptionReporterFilter, get_default_exceptio
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from tests.conftest import access_cookie, login, refresh_cookie
-
-ADMINS = [("Admin", "admin@example.com")]
+from tests.conftest import ADMINS, access_cookie, login, refresh_cookie
 
 
 def failing_page(request: HttpRequest) -> HttpResponse:
