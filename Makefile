@@ -75,6 +75,20 @@ tox: $(VENV)/.installed-tox
 ci:
 	.ci/run
 
+# The message catalogues (jwt_cookie_auth/locale/<lang>/LC_MESSAGES/django.po and .mo):
+# collect the marked strings into each django.po, then compile every django.mo. Needs
+# GNU gettext (Debian: apt-get install gettext); installing the package does not, as
+# the .mo files are committed. After `make messages`, translate the new entries and run
+# it again; tests/test_translations.py fails while a catalogue is behind the source.
+MESSAGE_LANGUAGES := ko es de
+.PHONY: messages
+messages: $(VENV)/.installed
+	cd jwt_cookie_auth && DJANGO_SETTINGS_MODULE=tests.settings PYTHONPATH=$(CURDIR) \
+		../$(VENV_PYTHON) -m django makemessages $(addprefix -l ,$(MESSAGE_LANGUAGES)) \
+		--add-location=file --no-obsolete
+	cd jwt_cookie_auth && DJANGO_SETTINGS_MODULE=tests.settings PYTHONPATH=$(CURDIR) \
+		../$(VENV_PYTHON) -m django compilemessages
+
 # --- benchmarks ----------------------------------------------------------------------
 
 .PHONY: bench

@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from jwt_cookie_auth import clock
+from jwt_cookie_auth import clock, device_info
 from jwt_cookie_auth.admin_actions import FORCE_LOGOUT_PERMISSION
 from jwt_cookie_auth.django_sessions import end_django_sessions
 from jwt_cookie_auth.models import BlacklistedToken, LoginSession, RevokeReason
@@ -59,7 +60,7 @@ class LoginSessionAdmin(ReadOnlyAdmin):
         "expires_at",
         "absolute_expires_at",
         "ip_address",
-        "short_user_agent",
+        "device",
     ]
     list_filter = [StatusFilter, "revoke_reason", "persistent"]
     list_select_related = ["user"]
@@ -83,20 +84,39 @@ class LoginSessionAdmin(ReadOnlyAdmin):
     def short_user_agent(self, obj: LoginSession) -> str:
         return obj.user_agent[:60]
 
+    @admin.display(description=_("device"))
+    def device(self, obj: LoginSession) -> str | None:
+        if not obj.user_agent:
+            return None  # the admin's empty value display
+        # A header no rule recognises is shown cut; the raw header stays one hover
+        # away, and in full on the change page.
+        return format_html(
+            '<span title="{}">{}</span>',
+            obj.user_agent,
+            device_info.label(obj.user_agent) or obj.user_agent[:40],
+        )
+
     @admin.action(description=_("Revoke selected sessions now"), permissions=["force_logout"])
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[LoginSession]) -> None:
         from django.db.models import Q
 
+        selected = queryset.count()
         revoked = revoke_sessions(Q(pk__in=queryset.values("pk")), RevokeReason.ADMIN, request)
         # A Django session cannot be matched to one device's JWT session: every Django
         # session of these users ends (django_sessions.py).
         end_django_sessions(revoked)
         count = sum(len(ids) for ids in revoked.values())
-        self.message_user(
-            request,
-            ngettext("Revoked %d session.", "Revoked %d sessions.", count) % count,
-            messages.SUCCESS,
-        )
+        if count == selected:
+            message = ngettext("Revoked %d session.", "Revoked %d sessions.", count) % count
+        else:
+            # Name the selection: "Revoked 0 sessions." alone reads like a failure.
+            message = ngettext(
+                "Revoked %(revoked)d of %(selected)d selected session: it was already revoked.",
+                "Revoked %(revoked)d of %(selected)d selected sessions: "
+                "the others were already revoked.",
+                selected,
+            ) % {"revoked": count, "selected": selected}
+        self.message_user(request, message, messages.SUCCESS)
 
     def has_force_logout_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm(FORCE_LOGOUT_PERMISSION))

@@ -27,6 +27,24 @@ from jwt_cookie_auth.revocation import revoke_user_sessions
 FORCE_LOGOUT_PERMISSION = "jwt_cookie_auth.force_logout"
 
 
+def force_logout_message(users: int, sessions: int) -> str:
+    """Return the admin's report: the users selected, and the JWT sessions revoked.
+
+    Counted apart: users without a live JWT session are logged out all the same (their
+    Django sessions end), so "0 sessions" must not read as "nothing happened".
+    """
+    revoked = ngettext(
+        "%(count)d JWT session revoked", "%(count)d JWT sessions revoked", sessions
+    ) % {"count": sessions}
+    return ngettext(
+        "Forced logout of %(users)d user: %(sessions)s; "
+        "their Django sessions end on their next request.",
+        "Forced logout of %(users)d users: %(sessions)s; "
+        "their Django sessions end on their next request.",
+        users,
+    ) % {"users": users, "sessions": revoked}
+
+
 class ForceLogoutAdminMixin:
     """Give a user ``ModelAdmin`` the ``force_logout`` action."""
 
@@ -37,16 +55,11 @@ class ForceLogoutAdminMixin:
     def force_logout(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         revoked = revoke_user_sessions(queryset.values("pk"), RevokeReason.ADMIN, request)
         # Their Django (e.g. admin) sessions too, on their next request.
-        end_django_sessions(queryset.values_list("pk", flat=True))
-        sessions = sum(len(ids) for ids in revoked.values())
+        user_ids = list(queryset.values_list("pk", flat=True))
+        end_django_sessions(user_ids)
         self.message_user(  # type: ignore[attr-defined]
             request,
-            ngettext(
-                "Ended %(sessions)d session of %(users)d user.",
-                "Ended %(sessions)d sessions of %(users)d user(s).",
-                sessions,
-            )
-            % {"sessions": sessions, "users": len(revoked)},
+            force_logout_message(len(user_ids), sum(len(ids) for ids in revoked.values())),
             messages.SUCCESS,
         )
 

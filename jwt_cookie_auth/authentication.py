@@ -9,7 +9,10 @@
   Django's own CSRF machinery.
 
 Failures are ``AuthenticationFailed``; with ``authenticate_header`` DRF answers 401
-with ``WWW-Authenticate``, never 403 or 500.
+with ``WWW-Authenticate``, never 403 or 500. A refused token's 401 says why, whatever
+the project's exception handler, as long as it keeps DRF's dict bodies:
+``{"detail", "code", "reason"}`` (``refusals``: ``session_revoked`` / ``admin`` after
+a force logout, ``token_expired`` / ``access_expired`` when a refresh will do, ...).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
-from jwt_cookie_auth import tokens
+from jwt_cookie_auth import identity, refusals, tokens
 from jwt_cookie_auth.csrf import enforce_csrf
 from jwt_cookie_auth.identity import authenticate_access_token
 from jwt_cookie_auth.reporting import protect
@@ -50,6 +53,23 @@ def bearer_token(request: Request) -> str | None:
         return ""
 
 
+class TokenRefused(exceptions.AuthenticationFailed):
+    """401 ``{"detail", "code", "reason"}`` for a token refused for ``reason`` (``refusals``).
+
+    The body is DRF's dict form of ``detail``, so DRF's default exception handler, and
+    any project handler that keeps dict bodies, sends the code and reason unchanged.
+    """
+
+    def __init__(self, reason: str, detail: Any = None) -> None:
+        code = refusals.code_for(reason)
+        message = detail if detail is not None else _("Session expired or revoked.")
+        super().__init__(message, code)
+        # A plain dict: DRF would wrap each value in an ErrorDetail list otherwise.
+        body: dict[str, Any] = {"detail": str(message), "code": code, "reason": reason}
+        self.detail = body
+        self.reason = reason
+
+
 class JWTCookieAuthentication(BaseAuthentication):
     """Authenticate with the access cookie (CSRF-checked) or a Bearer token."""
 
@@ -68,7 +88,7 @@ class JWTCookieAuthentication(BaseAuthentication):
                 # would be with a live access cookie (nothing was rotated).
                 self.enforce_csrf(request)
             if state.error is not None:
-                raise exceptions.AuthenticationFailed(_("Session expired or revoked."))
+                raise TokenRefused(state.reason or refusals.INVALID_TOKEN)
             return None
         self.enforce_csrf(request)
         assert state.claims is not None
@@ -76,12 +96,13 @@ class JWTCookieAuthentication(BaseAuthentication):
 
     def _authenticate_bearer(self, token: str) -> tuple[Any, tokens.Claims]:
         if not token:
-            raise exceptions.AuthenticationFailed(_("Invalid Authorization header."))
+            raise TokenRefused(refusals.INVALID_TOKEN, _("Invalid Authorization header."))
         try:
             return authenticate_access_token(token)
         except tokens.TokenError as exc:
             logger.debug("Bearer token refused: %s", exc)
-            raise exceptions.AuthenticationFailed(_("Invalid or expired token.")) from None
+            reason = identity.refusal_reason(exc)  # a query only for a revoked session
+            raise TokenRefused(reason, _("Invalid or expired token.")) from None
 
     def enforce_csrf(self, request: Request) -> None:
         """Apply Django's CSRF check to a cookie-authenticated request (as DRF does)."""

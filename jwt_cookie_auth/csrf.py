@@ -9,6 +9,9 @@ from rest_framework import exceptions
 from rest_framework.authentication import CSRFCheck
 from rest_framework.request import Request
 
+#: The error ``code`` of a CSRF 403 (its ``detail`` starts "CSRF Failed", as DRF's).
+CSRF_FAILED_CODE = "csrf_failed"
+
 #: Methods Django's CSRF check lets through untested (RFC 9110 safe methods).
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
@@ -52,7 +55,7 @@ def enforce_csrf(request: Request | HttpRequest) -> None:
     """
     reason = csrf_failure(request)
     if reason:
-        raise exceptions.PermissionDenied(f"CSRF Failed: {reason}")
+        raise exceptions.PermissionDenied(f"CSRF Failed: {reason}", code=CSRF_FAILED_CODE)
 
 
 def may_change_state(request: HttpRequest) -> bool:

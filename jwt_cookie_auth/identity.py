@@ -27,7 +27,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
-from jwt_cookie_auth import password_binding, pk_lookup, revocation, tokens
+from jwt_cookie_auth import password_binding, pk_lookup, refusals, revocation, tokens
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.models import RevokeReason
 
@@ -35,11 +35,38 @@ logger = logging.getLogger("jwt_cookie_auth")
 
 
 class SessionRevoked(tokens.TokenError):
-    pass
+    """The token's session is revoked, gone, or not its subject's.
+
+    ``reason`` when known without a query (``refusals``); else ``refusal_reason()``
+    asks the database, on this failure path only.
+    """
+
+    def __init__(
+        self, message: str, claims: tokens.Claims | None = None, reason: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.claims = claims
+        self.reason = reason
 
 
 class UnknownUser(tokens.TokenError):
     pass
+
+
+def refusal_reason(exc: tokens.TokenError) -> str:
+    """Return the client-facing reason (``refusals``) an access token was refused for.
+
+    For a revoked session this costs one query: the cache only says "revoked".
+    """
+    if isinstance(exc, SessionRevoked):
+        if exc.reason is None and exc.claims is not None:
+            exc.reason = revocation.refusal_reason(exc.claims.sid, owner=exc.claims.sub)
+        return exc.reason or refusals.REVOKED
+    if isinstance(exc, UnknownUser):
+        return refusals.UNKNOWN_USER
+    if isinstance(exc, tokens.TokenExpired):
+        return refusals.ACCESS_EXPIRED
+    return refusals.INVALID_TOKEN
 
 
 def load_user(user_id: str) -> Any:
@@ -84,14 +111,16 @@ def _check_password(user: Any, claims: tokens.Claims) -> None:
         return
     revocation.revoke_session(claims.sid, RevokeReason.PASSWORD_CHANGE)
     logger.info("Session %s revoked: the password of user %s changed.", claims.sid, claims.sub)
-    raise SessionRevoked("password changed since the token was issued")
+    raise SessionRevoked(
+        "password changed since the token was issued", claims, RevokeReason.PASSWORD_CHANGE.value
+    )
 
 
 def _cached_user(claims: tokens.Claims) -> Any:
     key = user_cache_key(claims.sub)
     revoked, user = revocation.lookup(claims.sid, owner=claims.sub, extra_key=key)
     if revoked:
-        raise SessionRevoked("session revoked, or not the subject's")
+        raise SessionRevoked("session revoked, or not the subject's", claims)
     if user is not None and str(user.pk) == claims.sub and getattr(user, "is_active", True):
         if password_binding.matches(user, claims):
             return user
@@ -119,7 +148,7 @@ def authenticate_access_token(token: Any) -> tuple[Any, tokens.Claims]:
         claims.sid, lambda: find_active_user(claims.sub), owner=claims.sub
     )
     if revoked:
-        raise SessionRevoked("session revoked, or not the subject's")
+        raise SessionRevoked("session revoked, or not the subject's", claims)
     if user is None:
         raise UnknownUser("no such user, or inactive")
     _check_password(user, claims)

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from jwt_cookie_auth import rotation, tokens
+from jwt_cookie_auth import identity, refusals, rotation, tokens
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.cookie_names import access_cookie_name, refresh_cookie_name
 from jwt_cookie_auth.cookie_size import CookieTooLarge
@@ -45,6 +45,8 @@ class CookieAuth:
     claims: tokens.Claims | None = None
     #: Why the cookies were refused (for logs and the DRF 401), or None.
     error: str | None = None
+    #: The same for the client: a ``refusals`` reason (``admin``, ``expired``, ...).
+    reason: str | None = None
     #: New tokens from a transparent refresh, to set on the response.
     issued: IssuedTokens | None = None
     #: The cookies are dead: delete them from the browser.
@@ -98,7 +100,7 @@ def _resolve(request: HttpRequest) -> CookieAuth:
             "treating the request as anonymous.",
             ", ".join(duplicated),
         )
-        return CookieAuth(error="duplicate token cookies")
+        return CookieAuth(error="duplicate token cookies", reason=refusals.DUPLICATE_COOKIES)
     if access:
         try:
             user, claims = authenticate_access_token(access)
@@ -106,11 +108,15 @@ def _resolve(request: HttpRequest) -> CookieAuth:
             pass
         except tokens.TokenError as exc:
             logger.debug("Access cookie refused: %s", exc)
-            return CookieAuth(error=str(exc), clear_cookies=True)
+            # A query for a revoked session's reason, on this failure path only.
+            reason = identity.refusal_reason(exc)
+            return CookieAuth(error=str(exc), reason=reason, clear_cookies=True)
         else:
             return CookieAuth(user=user, claims=claims)
     if not refresh or not auto_refresh_allowed(request):
-        return CookieAuth(error="access token expired" if access else None)
+        if not access:
+            return CookieAuth()
+        return CookieAuth(error="access token expired", reason=refusals.ACCESS_EXPIRED)
     return _renew(request, refresh)
 
 
@@ -122,13 +128,16 @@ def _renew(request: HttpRequest, refresh: str) -> CookieAuth:
         return CookieAuth(error="CSRF check failed", csrf_failed=True)
     try:
         issued = rotation.rotate(refresh, request)
-    except (tokens.TokenError, rotation.RefreshRejected) as exc:
+    except rotation.RefreshRejected as exc:
         logger.debug("Transparent refresh refused: %s", exc)
-        return CookieAuth(error=str(exc), clear_cookies=True)
+        return CookieAuth(error=str(exc), reason=exc.reason, clear_cookies=True)
+    except tokens.TokenError as exc:
+        logger.debug("Transparent refresh refused: %s", exc)
+        return CookieAuth(error=str(exc), reason=refusals.INVALID_TOKEN, clear_cookies=True)
     except CookieTooLarge as exc:
         # The rotation was rolled back: the session and its cookies stay as they are,
         # and this request goes on anonymous rather than failing (the refresh view and
         # login answer it with a 500 naming the problem).
         logger.error("Transparent refresh failed: %s", exc)
-        return CookieAuth(error="token too large for its cookie")
+        return CookieAuth(error="token too large for its cookie", reason=refusals.ACCESS_EXPIRED)
     return CookieAuth(user=issued.session.user, claims=issued.access_claims, issued=issued)

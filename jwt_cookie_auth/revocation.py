@@ -39,7 +39,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
-from jwt_cookie_auth import clock, overlap, redis_bulk
+from jwt_cookie_auth import clock, overlap, redis_bulk, refusals
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.models import LoginSession, RevokeReason
 from jwt_cookie_auth.signals import session_revoked
@@ -149,6 +149,40 @@ def lookup_during(
         logger.warning("Revocation cache unavailable; asking the database.", exc_info=True)
         return not _live_in_database(session_id, owner), result
     return _is_revoked(values.get(key), cache, key, session_id, owner), result
+
+
+def refusal_reason(session_id: str, owner: str | None = None) -> str:
+    """Return why ``lookup`` refused this session, for the client (one query).
+
+    Only for a request already refused: the cache's "revoked" marker names no reason,
+    and a request that succeeds must not pay for one. The row's ``revoke_reason``;
+    ``unknown_session`` when the row is gone; ``invalid_token`` when it is live but
+    another user's (a token naming someone else's session: told by the cached "live"
+    marker where there is one, so such a forgery still costs no query).
+    """
+    try:
+        pk = uuid.UUID(session_id)
+    except ValueError:
+        return refusals.INVALID_TOKEN
+    if owner is not None:
+        try:
+            state = get_cache().get(cache_key(session_id))
+        except Exception:
+            state = None
+        live = isinstance(state, str) and state.startswith(LIVE_PREFIX)
+        if live and state != live_marker(owner):
+            return refusals.INVALID_TOKEN
+    row = (
+        LoginSession.objects.filter(pk=pk).values("revoked_at", "revoke_reason", "user_id").first()
+    )
+    if row is None:
+        return refusals.UNKNOWN_SESSION
+    if row["revoked_at"] is not None:
+        return str(row["revoke_reason"] or refusals.REVOKED)
+    if owner is not None and str(row["user_id"]) != owner:
+        return refusals.INVALID_TOKEN
+    # Live and the subject's by now: nothing more precise to say.
+    return refusals.REVOKED
 
 
 def _is_revoked(state: Any, cache: BaseCache, key: str, session_id: str, owner: str | None) -> bool:

@@ -26,6 +26,10 @@ The absolute session lifetime is never extended: each successor expires at
 A token issued for another password than the user's current one (written without
 ``save()``, which no signal reports) is refused and its session revoked
 (``password_binding``).
+
+Every refusal names its ``reason`` (``refusals``): the session's ``revoke_reason``,
+``expired`` or ``absolute_lifetime``, ... An expired token's reason costs one query,
+made only then; any other refusal reads it from the row the check loaded anyway.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from datetime import datetime
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 
-from jwt_cookie_auth import clock, password_binding, pk_lookup, revocation, tokens
+from jwt_cookie_auth import clock, password_binding, pk_lookup, refusals, revocation, tokens
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.issuing import IssuedTokens, client_ip, issue_tokens, whole_seconds
 from jwt_cookie_auth.models import BlacklistedToken, LoginSession, RevokeReason
@@ -52,15 +56,29 @@ BLACKLIST_REASON_ROTATED = "rotated"
 
 
 class RefreshRejected(Exception):
-    """The refresh token cannot be used. The message is for logs only."""
+    """The refresh token cannot be used. The message is for logs only.
+
+    ``reason`` says why, for the client (``refusals``: a ``RevokeReason`` value,
+    ``expired``, ``absolute_lifetime``, ``unknown_session``, ...).
+    """
+
+    def __init__(self, message: str, reason: str = refusals.INVALID_TOKEN) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class RefreshReuseDetected(RefreshRejected):
     """A consumed refresh token was replayed; its family has been revoked."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__(message, RevokeReason.REUSE_DETECTED.value)
+
 
 class PasswordChanged(RefreshRejected):
     """The user's password changed since the token was issued; the session is revoked."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, RevokeReason.PASSWORD_CHANGE.value)
 
 
 def _load(session_id: uuid.UUID) -> LoginSession | None:
@@ -81,15 +99,18 @@ def _load(session_id: uuid.UUID) -> LoginSession | None:
 
 def _check(session: LoginSession | None, claims: tokens.Claims, now: datetime) -> LoginSession:
     if session is None:
-        raise RefreshRejected("unknown session")
+        raise RefreshRejected("unknown session", refusals.UNKNOWN_SESSION)
     if session.revoked_at is not None:
-        raise RefreshRejected(f"session revoked ({session.revoke_reason})")
+        reason = session.revoke_reason or refusals.REVOKED
+        raise RefreshRejected(f"session revoked ({session.revoke_reason})", reason)
     if str(session.user_id) != claims.sub:
-        raise RefreshRejected("subject does not own the session")
+        raise RefreshRejected("subject does not own the session", refusals.INVALID_TOKEN)
     if not getattr(session.user, "is_active", True):
-        raise RefreshRejected("inactive user")
-    if now >= session.absolute_expires_at or now >= session.expires_at:
-        raise RefreshRejected("session expired")
+        raise RefreshRejected("inactive user", refusals.UNKNOWN_USER)
+    if now >= session.absolute_expires_at:
+        raise RefreshRejected("session expired", refusals.ABSOLUTE_LIFETIME)
+    if now >= session.expires_at:
+        raise RefreshRejected("session expired", refusals.EXPIRED)
     if not password_binding.matches(session.user, claims):
         raise PasswordChanged("password changed since the token was issued")
     return session
@@ -156,9 +177,13 @@ def _revoked_on_password_change(session_id: uuid.UUID, request: HttpRequest) -> 
 def rotate(token: str, request: HttpRequest) -> IssuedTokens:
     """Exchange a refresh token for a new pair, or raise ``RefreshRejected``.
 
-    Raises ``tokens.TokenError`` for a token that fails verification.
+    Raises ``tokens.TokenError`` for a token that fails verification, except an
+    expired one: ``RefreshRejected`` with the reason its session ended.
     """
-    claims = tokens.decode(token, tokens.REFRESH)
+    try:
+        claims = tokens.decode(token, tokens.REFRESH)
+    except tokens.TokenExpired:
+        raise RefreshRejected("refresh token expired", _expiry_reason(token)) from None
     try:
         session_id = uuid.UUID(claims.sid)
     except ValueError:
@@ -178,6 +203,33 @@ def rotate(token: str, request: HttpRequest) -> IssuedTokens:
             return issue_tokens(session, now, request)
     _on_reuse(session, claims, request)
     raise RefreshReuseDetected("consumed refresh token replayed")
+
+
+def _expiry_reason(token: str) -> str:
+    """Return why the session of an expired refresh token ended (one query).
+
+    Whatever ended it first: a revocation before the token expired (a force logout
+    while the user was away), else the absolute lifetime if that is what the token's
+    expiry was capped at, else the idle timeout. A row flushed since counts as expired.
+    """
+    try:
+        claims = tokens.decode(token, tokens.REFRESH, allow_expired=True)
+        session_id = uuid.UUID(claims.sid)
+    except (tokens.TokenError, ValueError):
+        return refusals.INVALID_TOKEN
+    row = (
+        LoginSession.objects.filter(pk=session_id)
+        .values("revoked_at", "revoke_reason", "absolute_expires_at")
+        .first()
+    )
+    if row is None:
+        return refusals.EXPIRED
+    revoked_at = row["revoked_at"]
+    if revoked_at is not None and clock.timestamp(revoked_at) < claims.exp:
+        return str(row["revoke_reason"] or refusals.REVOKED)
+    if claims.exp >= clock.timestamp(row["absolute_expires_at"]):
+        return refusals.ABSOLUTE_LIFETIME
+    return refusals.EXPIRED
 
 
 def _on_reuse(session: LoginSession, claims: tokens.Claims, request: HttpRequest) -> None:

@@ -16,6 +16,7 @@ from django.utils.module_loading import import_string
 from rest_framework import serializers
 from rest_framework.request import Request
 
+from jwt_cookie_auth import device_info
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.models import LoginSession
 
@@ -164,12 +165,27 @@ class StoredDateTimeField(serializers.DateTimeField):
         return timezone.get_default_timezone()
 
 
+class DeviceSerializer(Serializer):
+    """A User-Agent string shown as ``{"browser": ..., "os": ..., "device": ...}``.
+
+    Read-only; unknown parts are ``"Other"`` (``device_info.describe``).
+    """
+
+    browser = serializers.CharField(read_only=True)
+    os = serializers.CharField(read_only=True)
+    device = serializers.CharField(read_only=True)
+
+    def to_representation(self, instance: str) -> dict[str, Any]:
+        return dict(device_info.describe(instance))
+
+
 class LoginSessionSerializer(ModelSerializer):
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.DateTimeField: StoredDateTimeField,
     }
     current = serializers.SerializerMethodField()
+    device = DeviceSerializer(source="user_agent", read_only=True)
 
     class Meta:
         model = LoginSession
@@ -182,6 +198,7 @@ class LoginSessionSerializer(ModelSerializer):
             "absolute_expires_at",
             "persistent",
             "user_agent",
+            "device",
             "ip_address",
         ]
         read_only_fields = fields

@@ -192,7 +192,8 @@ def decode(token: Any, expected_type: TokenType, *, allow_expired: bool = False)
     """Return the verified claims of ``token`` or raise ``TokenError``.
 
     ``allow_expired`` accepts a correctly signed token past its ``exp``: only for
-    logout, which may revoke the session of an expired access token.
+    logout, which may revoke the session of an expired access token, and to tell a
+    client why an expired token's session ended (never to grant anything).
     """
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
         raise InvalidToken("missing, non-string or oversized token")

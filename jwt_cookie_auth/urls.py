@@ -16,5 +16,7 @@ urlpatterns = [
     path("session/", views.session, name="session"),
     path("reauthenticate/", reauthentication.reauthenticate, name="reauthenticate"),
     path("sessions/", views.sessions, name="sessions"),
-    path("sessions/<uuid:session_id>/", views.session_detail, name="session_detail"),
+    # Any segment, not <uuid:>: a malformed id gets the view's JSON 404, not Django's
+    # HTML one. reverse() with a UUID gives the same URL as before.
+    path("sessions/<str:session_id>/", views.session_detail, name="session_detail"),
 ]

@@ -2,7 +2,8 @@
 
 Every response of these views is ``Cache-Control: no-store`` and ``Vary: Cookie``.
 Tokens travel only in HttpOnly cookies unless ``TOKENS_IN_BODY`` opts in for native
-clients.
+clients. Every error is JSON ``{"detail", "code"}`` (``errors.py``); a refused
+refresh adds the ``reason`` its session ended (``refusals.py``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from django.contrib.auth import authenticate, user_logged_out
 from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
 from django.middleware.csrf import get_token
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, generics, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -26,7 +26,16 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from jwt_cookie_auth import auth_api, clock, django_sessions, revocation, rotation, tokens
+from jwt_cookie_auth import (
+    auth_api,
+    clock,
+    django_sessions,
+    errors,
+    refusals,
+    revocation,
+    rotation,
+    tokens,
+)
 from jwt_cookie_auth.authentication import JWTCookieAuthentication, bearer_token
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.cookie_names import access_cookie_name, refresh_cookie_name
@@ -128,18 +137,33 @@ def _token_too_large(exc: CookieTooLarge, user_id: Any) -> Response:
     shrink). Sending the cookie anyway would be worse: browsers drop it silently.
     """
     logger.error("Token not issued (user %s): %s", user_id if user_id is not None else "?", exc)
-    return Response({"detail": TOKEN_TOO_LARGE}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+    return Response(
+        errors.error_body(TOKEN_TOO_LARGE, errors.TOKEN_TOO_LARGE),
+        status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+    )
 
 
-def _unauthorized(detail: Any, *, delete_cookies: bool = True) -> Response:
+def _unauthorized(
+    detail: Any,
+    *,
+    code: str = exceptions.AuthenticationFailed.default_code,
+    delete_cookies: bool = True,
+    **extra: Any,
+) -> Response:
     response = Response(
-        {"detail": detail},
+        errors.error_body(detail, code, **extra),
         status=status.HTTP_401_UNAUTHORIZED,
         headers={"WWW-Authenticate": WWW_AUTHENTICATE},
     )
     if delete_cookies:
         delete_token_cookies(response)
     return response
+
+
+def _refresh_refused(reason: str, *, delete_cookies: bool = True) -> Response:
+    """401 for a refresh refused for ``reason`` (``refusals``): the client's logout reason."""
+    code = refusals.code_for(reason)
+    return _unauthorized(REFRESH_FAILED, code=code, reason=reason, delete_cookies=delete_cookies)
 
 
 class AuthAPIView(APIView):
@@ -160,6 +184,11 @@ class AuthAPIView(APIView):
         response = super().finalize_response(request, response, *args, **kwargs)
         mark_private(response)
         return response
+
+    def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], Any]:
+        # The error bodies of the auth endpoints are the package's contract, whatever
+        # the project's REST_FRAMEWORK EXCEPTION_HANDLER does to its own API's.
+        return errors.exception_handler
 
 
 class LoginView(AuthAPIView):
@@ -241,17 +270,20 @@ class RefreshView(AuthAPIView):
             # Cookie tossing: rotating either value could hand the victim the attacker's
             # session, and any Set-Cookie would replace the victim's host-only cookies.
             logger.warning("Refresh refused: token cookie %s sent more than once.", duplicated)
-            return _unauthorized(REFRESH_FAILED, delete_cookies=False)
+            return _refresh_refused(refusals.DUPLICATE_COOKIES, delete_cookies=False)
         from_bearer = not token and app_settings.TOKENS_IN_BODY
         if from_bearer:
             # Native clients without a cookie jar send the refresh token as Bearer.
             token = bearer
         if not token:
-            return _unauthorized(REFRESH_FAILED)
+            # Browsers drop the cookie when it expires: this is what a timeout looks like.
+            return _refresh_refused(refusals.EXPIRED)
         try:
             issued = rotation.rotate(token, request._request)
-        except (tokens.TokenError, rotation.RefreshRejected):
-            return _unauthorized(REFRESH_FAILED)
+        except rotation.RefreshRejected as exc:
+            return _refresh_refused(exc.reason)
+        except tokens.TokenError:
+            return _refresh_refused(refusals.INVALID_TOKEN)
         except CookieTooLarge as exc:
             # Rolled back: the refresh cookie is still the session's current one.
             return _token_too_large(exc, None)
@@ -285,7 +317,9 @@ class LogoutView(AuthAPIView):
                 request.path,
                 app_settings.REFRESH_COOKIE_PATH,
             )
-            return _unauthorized(LOGOUT_UNSEEN, delete_cookies=False)
+            return _unauthorized(
+                LOGOUT_UNSEEN, code=errors.SESSION_NOT_VISIBLE, delete_cookies=False
+            )
         response = Response(status=status.HTTP_204_NO_CONTENT)
         # The public logout API: revokes every session the request holds tokens of,
         # flushes the browser's Django session, sends user_logged_out, deletes cookies.
@@ -384,10 +418,20 @@ class SessionListView(AuthenticatedAuthView, ListAPIView):
 
 
 class SessionDetailView(AuthenticatedAuthView):
-    """DELETE: revoke one of the user's own sessions at once. Others' are 404."""
+    """DELETE: revoke one of the user's own sessions at once.
 
-    def delete(self, request: Request, session_id: uuid.UUID) -> Response:
-        session = get_object_or_404(LoginSession, pk=session_id, user_id=request.user.pk)
+    Someone else's session, an unknown one and an id that is no UUID all answer the
+    same JSON 404, so the answer tells nothing about other users' sessions.
+    """
+
+    def delete(self, request: Request, session_id: str) -> Response:
+        try:
+            pk = uuid.UUID(str(session_id))
+        except ValueError:
+            raise exceptions.NotFound() from None
+        session = LoginSession.objects.filter(pk=pk, user_id=cast(Any, request.user).pk).first()
+        if session is None:
+            raise exceptions.NotFound()
         revocation.revoke_session(session.pk, RevokeReason.USER_REVOKED, request._request)
         response = Response(status=status.HTTP_204_NO_CONTENT)
         if str(session.pk) == getattr(request.auth, "sid", None):

@@ -2,6 +2,7 @@
 # Run the whole test suite, the way CI does (`make test` calls this).
 #
 #   1. SQLite + local-memory cache, Django's User model
+#   1b. packaging: the built wheel and sdist, a new startproject from the wheel
 #   2. SQLite + local-memory cache, a custom user model (UUID pk, email login)
 #   2b. SQLite + local-memory cache, USE_TZ = False (naive local times, America/New_York)
 #   2c. SQLite, the django-allauth recipe (tests/test_recipe_allauth.py, its own settings)
@@ -40,6 +41,19 @@ run_pass() {
 
 PYTEST_ARGS=("$@")
 run_pass "SQLite, local-memory cache, django.contrib.auth User" JWT_TEST_DB=sqlite
+
+# The packaging test, once (marker packaging; pyproject's addopts deselect it elsewhere):
+# builds the wheel and sdist, installs the wheel into a new project, logs in over HTTP.
+echo
+echo "=== pytest: packaging (wheel and sdist; a new startproject from the wheel)"
+status=0
+JWT_TEST_DB=sqlite .venv/bin/python -m pytest -q -p no:cacheprovider -m packaging \
+    tests/test_packaging.py "${PYTEST_ARGS[@]}" || status=$?
+# Exit 5 (nothing selected) only when extra arguments filtered the test out.
+if [ "$status" -ne 0 ] && ! { [ "$status" -eq 5 ] && [ ${#PYTEST_ARGS[@]} -gt 0 ]; }; then
+    exit "$status"
+fi
+
 run_pass "SQLite, local-memory cache, custom user model (UUID pk, email)" \
     JWT_TEST_DB=sqlite JWT_TEST_USER_MODEL=custom
 run_pass "SQLite, local-memory cache, USE_TZ = False" JWT_TEST_DB=sqlite JWT_TEST_USE_TZ=0

@@ -255,7 +255,7 @@ def test_force_logout_ends_only_the_selected_users(
 
     assert response.status_code == 200
     messages = [str(m) for m in response.context["messages"]]
-    assert any("4 sessions" in m for m in messages), messages
+    assert any("2 users: 4 JWT sessions revoked" in m for m in messages), messages
     for user in (alice, bob):
         assert live_count(user) == 0
         assert all(api_status(access) == 401 for access in held[user.pk])

@@ -126,7 +126,7 @@ def test_bad_password_unknown_user_and_inactive_user_get_the_same_401(db: None) 
     assert [r.status_code for r in responses] == [401, 401, 401]
     bodies = [r.json() for r in responses]
     assert bodies[0] == bodies[1] == bodies[2]
-    assert set(bodies[0]) == {"detail"}
+    assert set(bodies[0]) == {"detail", "code"}
     for response in responses:
         assert response.has_header("WWW-Authenticate")
         # Failures never set a token, they may only delete one.

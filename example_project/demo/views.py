@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from jwt_cookie_auth import device_info
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.models import LoginSession
 from jwt_cookie_auth.request_auth import get_claims
@@ -81,7 +82,10 @@ def sessions_page(request: HttpRequest) -> HttpResponse:
     current = claims.sid if claims is not None else None
     user: Any = request.user  # login_required: never anonymous here
     sessions = LoginSession.objects.live(timezone.now()).filter(user=user)
-    rows = [(session, str(session.pk) == current) for session in sessions]
+    rows = [
+        (session, str(session.pk) == current, device_info.label(session.user_agent))
+        for session in sessions
+    ]
     return render(request, "demo/sessions.html", {"sessions": rows})
 
 

@@ -55,6 +55,7 @@ E2E_USERS = [
     "nexthop",
     "badcookie",
     "dupcookie",
+    "device",
 ]
 
 CHROMIUM_ARGS = [

@@ -111,7 +111,7 @@ def test_force_logout_of_a_staff_member_ends_their_admin_session(
     operator.click("button[name=index]")
     message = operator.text_content(".messagelist .success")
     assert message is not None
-    assert "Ended 0 sessions" in message  # no JWT session: the Django one ends anyway
+    assert "1 user: 0 JWT sessions revoked" in message  # the Django one ends anyway
 
     member.goto(f"{demo_server.url}/admin/")
     assert "/admin/login/" in member.url

@@ -203,7 +203,8 @@ def test_4_admin_force_logout_ends_the_tab_with_a_logout_event_and_no_loop(
     browsing: Any, demo_server: DemoServer, record_counts: Any
 ) -> None:
     """Force logout from the admin (another context, as staff): the victim's next
-    action is one 401 and one refused refresh, then the logged-out page. No loop."""
+    action is one 401 (and one refused refresh if the access cookie had expired), then
+    the logged-out page, whose logout event says "admin". No loop."""
     admin = browsing.context().new_page()
     admin.goto(f"{demo_server.url}/admin/login/?next=/admin/auth/user/")
     admin.fill("#id_username", "admin")
@@ -222,7 +223,7 @@ def test_4_admin_force_logout_ends_the_tab_with_a_logout_event_and_no_loop(
     admin.click("button[name=index]")
     message = admin.text_content(".messagelist .success")
     assert message is not None
-    assert "Ended 1 session of 1 user" in message
+    assert "Forced logout of 1 user: 1 JWT session revoked" in message
 
     mark = traffic.mark()
     assert click_and_wait_for_result(victim, "#call-api") == "SessionExpiredError"
@@ -231,15 +232,19 @@ def test_4_admin_force_logout_ends_the_tab_with_a_logout_event_and_no_loop(
     settle(victim, 2000)  # time for a refresh loop to show itself, if there were one
 
     seen = traffic.since(mark)
-    assert [f"{e.method} {e.path} {e.status}" for e in seen] == [
-        "GET /api/me/ 401",
-        "POST /auth/refresh/ 401",
-    ]
+    exchanges = [f"{e.method} {e.path} {e.status}" for e in seen]
+    # A live access cookie's 401 names the reason itself (and deletes the cookies): no
+    # refresh. Once the browser dropped it (3 s), the refused refresh names it.
+    assert exchanges in (
+        ["GET /api/me/ 401"],
+        ["GET /api/me/ 401", "POST /auth/refresh/ 401"],
+    ), exchanges
     assert victim.evaluate("jwtClient.expired") is True
-    assert "logout: expired (this-tab)" in (victim.text_content("#event-log") or "")
+    assert "logout: admin (this-tab)" in (victim.text_content("#event-log") or "")
+    assert "an administrator signed you out" in notice
     assert token_cookies(victim_context, demo_server) == {}
     assert demo_server.session_row(info["session_id"])["revoke_reason"] == "admin"
-    record_counts(api_401=1, refresh=1, total=len(seen), requests=traffic.summary(mark))
+    record_counts(api_401=1, refresh=len(seen) - 1, total=len(seen), requests=traffic.summary(mark))
 
     # Further clicks reject at once: still no refresh.
     mark = traffic.mark()
@@ -285,12 +290,12 @@ def test_5_replayed_refresh_token_after_grace_logs_out_thief_and_victim(
 
     mark = victim_traffic.mark()
     assert click_and_wait_for_result(victim, "#call-api") == "SessionExpiredError"
-    assert "Your session has ended" in wait_signed_out(victim)
+    assert "a stolen refresh token was replayed" in wait_signed_out(victim)
     settle(victim)
-    assert [f"{e.method} {e.path} {e.status}" for e in victim_traffic.since(mark)] == [
-        "GET /api/me/ 401",
-        "POST /auth/refresh/ 401",
-    ]
+    assert [f"{e.method} {e.path} {e.status}" for e in victim_traffic.since(mark)] in (
+        ["GET /api/me/ 401"],  # a live access cookie: its 401 says reuse_detected
+        ["GET /api/me/ 401", "POST /auth/refresh/ 401"],
+    )
     assert token_cookies(victim_context, demo_server) == {}
 
 

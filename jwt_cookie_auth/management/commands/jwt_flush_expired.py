@@ -23,7 +23,15 @@ class Command(BaseCommand):
     help = "Delete expired login sessions and blacklist entries, in batches."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--batch-size", type=int, default=5000)
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=5000,
+            help=(
+                "Rows deleted per transaction (default: %(default)s). Smaller batches hold "
+                "locks for less time; larger ones finish in fewer round trips."
+            ),
+        )
         parser.add_argument(
             "--dry-run", action="store_true", help="Count what would be deleted; delete nothing."
         )

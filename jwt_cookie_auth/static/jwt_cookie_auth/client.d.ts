@@ -27,6 +27,8 @@ export interface LoginSessionInfo {
   absolute_expires_at: string;
   persistent: boolean;
   user_agent: string;
+  /** Names parsed from user_agent, each "Other" when unknown. */
+  device: { browser: string; os: string; device: string };
   ip_address: string | null;
 }
 
@@ -55,9 +57,38 @@ export interface SessionEventDetail {
   source: EventSource;
 }
 
+/**
+ * Why the server refused the session (the `reason` of its 401 body): a RevokeReason
+ * value, or "expired" / "absolute_lifetime" (timed out), or another refusal.
+ */
+export type ServerLogoutReason =
+  | "admin"
+  | "command"
+  | "logout"
+  | "logout_all"
+  | "user_revoked"
+  | "password_change"
+  | "deactivated"
+  | "user_deleted"
+  | "reuse_detected"
+  | "superseded"
+  | "session_logout"
+  | "session_login_other_user"
+  | "revoked"
+  | "unknown_session"
+  | "expired"
+  | "absolute_lifetime"
+  | "unknown_user"
+  | "invalid_token"
+  | "duplicate_cookies";
+
 export interface LogoutEventDetail {
-  /** "logout", "logout-all", "revoked", or "expired" (a refresh was refused). */
-  reason: "logout" | "logout-all" | "revoked" | "expired" | string;
+  /**
+   * This tab's own action ("logout", "logout-all", "revoked": revokeSession() of this
+   * browser), or the server's reason for refusing the session (`ServerLogoutReason`,
+   * e.g. "admin" after a force logout; "expired" when the 401 named none).
+   */
+  reason: "logout-all" | ServerLogoutReason | (string & {});
   source: EventSource;
 }
 

@@ -27,7 +27,11 @@
 //   retried once.
 // - A failed refresh (401) never starts another: the client marks the session
 //   expired, emits `logout` (to every tab) and rejects with SessionExpiredError.
-//   Later 401s reject at once, until login() or a login in another tab.
+//   Later 401s reject at once, until login() or a login in another tab. The event's
+//   `reason` is the server's (the refusal's JSON `reason`: "admin", "logout",
+//   "reuse_detected", "expired", ...). A 401 whose `code` says the session itself is
+//   over ("session_revoked", "session_expired") ends it the same way without a refresh:
+//   that response already deleted the cookies, so a refresh could only say "expired".
 // - Optionally (`refreshAhead`), it refreshes shortly before the access token
 //   expires, from the expiry times the endpoints return.
 // - A 401 that asks for a fresher authentication (RFC 9470 step-up: `WWW-Authenticate:
@@ -152,6 +156,14 @@ async function stepUpChallenge(response) {
     description: description ?? null,
   };
 }
+
+// The server's reason for a refusal ("admin", "logout", "expired", ...), or null.
+function refusalReason(data) {
+  return data && typeof data.reason === "string" && data.reason ? data.reason : null;
+}
+
+// Codes of a 401 that ends the session: revoked or expired, not just the access token.
+const SESSION_OVER = new Set(["session_revoked", "session_expired"]);
 
 function describe(data, response) {
   if (data && typeof data.detail === "string") return data.detail;
@@ -319,6 +331,13 @@ export class AuthClient extends EventTarget {
       return response;
     }
     if (this.#expired) throw new SessionExpiredError(undefined, response, await readJSON(response));
+    const data = await readJSON(response);
+    if (data && SESSION_OVER.has(data.code) && this.#lastRefreshAt < startedAt) {
+      // The session is over (a force logout, say), and no newer cookies arrived since
+      // this request left (a login in another tab): no refresh, the server's reason.
+      this.#endSession(refusalReason(data) || "expired", "this-tab");
+      throw new SessionExpiredError(describe(data, response), response, data);
+    }
     await this.#refreshAfter(startedAt);
     // Retried once: a second 401 is the caller's to handle, never another refresh.
     return this.#send(request);
@@ -536,7 +555,7 @@ export class AuthClient extends EventTarget {
     );
     const data = await readJSON(response);
     if (response.status === 401) {
-      this.#endSession("expired", "this-tab");
+      this.#endSession(refusalReason(data) || "expired", "this-tab");
       throw new SessionExpiredError(describe(data, response), response, data);
     }
     if (!response.ok || !data) throw new AuthError(describe(data, response), response, data);

@@ -39,11 +39,20 @@ function showSignedOut(reason) {
   setState("signed-out");
   $("who").textContent = "You are anonymous.";
   const notice = $("logged-out-notice");
+  // `reason`: this tab's own action, or the server's (the refusal's JSON `reason`).
   const reasons = {
-    expired: "Your session has ended (expired or revoked): the refresh was refused. Log in again.",
+    expired: "Your session has ended (it timed out). Log in again.",
+    absolute_lifetime: "Your session has ended (it reached its maximum lifetime). Log in again.",
+    admin: "Your session has ended: an administrator signed you out. Log in again.",
+    command: "Your session has ended: an administrator signed you out. Log in again.",
+    password_change: "Your session has ended: your password was changed. Log in again.",
+    reuse_detected:
+      "Your session has ended: a stolen refresh token was replayed, so every token of this login was revoked. Log in again.",
     logout: "You logged out.",
+    logout_all: "You logged out everywhere.",
     "logout-all": "You logged out everywhere.",
     revoked: "You revoked this browser's session.",
+    user_revoked: "Your session has ended: it was revoked from another device. Log in again.",
   };
   notice.hidden = !reason;
   notice.textContent = reason ? reasons[reason] || `Logged out (${reason}).` : "";
@@ -71,6 +80,14 @@ function tick() {
 }
 setInterval(tick, 250);
 
+// "Chrome 131 · Windows 10": the API's parsed device, its unknown ("Other") parts left out.
+function deviceLabel(session) {
+  const { browser, os, device } = session.device;
+  const known = [browser, os, device].filter((part) => part !== "Other");
+  if (known.length) return known.join(" · ");
+  return session.user_agent ? session.user_agent.slice(0, 50) : "—";
+}
+
 async function loadSessions() {
   $("spa-sessions-error").textContent = "";
   const body = $("spa-sessions").tBodies[0];
@@ -89,10 +106,11 @@ async function loadSessions() {
     const cells = [
       new Date(session.created_at).toLocaleString() + (session.current ? " (this browser)" : ""),
       new Date(session.last_used_at).toLocaleString(),
-      session.user_agent ? session.user_agent.slice(0, 50) : "—",
+      deviceLabel(session),
       session.ip_address || "—",
     ];
     for (const text of cells) row.insertCell().textContent = text;
+    row.cells[2].title = session.user_agent;
     const button = document.createElement("button");
     button.type = "button";
     button.textContent = "Revoke";
