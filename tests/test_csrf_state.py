@@ -131,16 +131,25 @@ def test_safe_request_is_still_renewed_without_csrf(
     assert session.rotated_at is not None
 
 
-def test_plain_view_post_without_csrf_changes_nothing(
-    expired: tuple[Client, str, LoginSession],
-) -> None:
-    client, token, session = expired
+def assert_refused_and_unchanged(
+    client: Client, path: str, token: str, session: LoginSession
+) -> Any:
+    """POST without a CSRF token: 403, no token cookie, the row as it was, and the
+    old refresh token still refreshes (nothing rotated, nothing judged theft)."""
     before = row_state(session)
-    response = client.post(reverse("whoami"))
+    response = client.post(path)
     assert response.status_code == 403
     assert token_cookies_set(response) == []
     assert row_state(session) == before
     assert_refresh_still_works(client, token, session)
+    return response
+
+
+def test_plain_view_post_without_csrf_changes_nothing(
+    expired: tuple[Client, str, LoginSession],
+) -> None:
+    client, token, session = expired
+    assert_refused_and_unchanged(client, reverse("whoami"), token, session)
 
 
 def test_plain_view_post_without_csrf_changes_nothing_whatever_the_middleware_order(
@@ -158,12 +167,7 @@ def test_plain_view_post_without_csrf_changes_nothing_whatever_the_middleware_or
     browser, token, session = expired
     client = Client(enforce_csrf_checks=True)  # a client's handler loads MIDDLEWARE once
     client.cookies = browser.cookies
-    before = row_state(session)
-    response = client.post(reverse("whoami"))
-    assert response.status_code == 403
-    assert token_cookies_set(response) == []
-    assert row_state(session) == before
-    assert_refresh_still_works(client, token, session)
+    assert_refused_and_unchanged(client, reverse("whoami"), token, session)
 
 
 @override_settings(CSRF_FAILURE_VIEW=f"{__name__}.failure_view_reading_user")
@@ -171,13 +175,8 @@ def test_csrf_failure_view_that_reads_the_user_changes_nothing(
     expired: tuple[Client, str, LoginSession],
 ) -> None:
     client, token, session = expired
-    before = row_state(session)
-    response = client.post(reverse("private"))
-    assert response.status_code == 403
+    response = assert_refused_and_unchanged(client, reverse("private"), token, session)
     assert response.content == b"csrf failed for anonymous"
-    assert token_cookies_set(response) == []
-    assert row_state(session) == before
-    assert_refresh_still_works(client, token, session)
 
 
 def test_csrf_exempt_plain_view_gets_no_renewal_without_a_csrf_token(

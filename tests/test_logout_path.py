@@ -87,17 +87,25 @@ def log_in(browser: Browser, user: Any, **extra: Any) -> None:
     assert response.status_code == 200, response.content
 
 
+def log_in_and_let_access_expire(
+    browser: Browser, clock: FakeClock, user: Any
+) -> tuple[str, str, str, dict[str, str]]:
+    """Log in, let the access cookie expire; return its name, the refresh cookie's
+    name and token, and the cookies the browser now sends to logout."""
+    log_in(browser, user)
+    access, _ = browser.token_cookie(tokens.ACCESS)
+    name, token = browser.token_cookie(tokens.REFRESH)
+    clock.advance(**ACCESS_EXPIRED)
+    return access, name, token, browser.sent_to(reverse(LOGOUT))
+
+
 @override_settings(JWT_COOKIE_AUTH={"REFRESH_COOKIE_PATH": "/auth/", "AUTO_REFRESH": False})
 def test_logout_after_the_access_cookie_expired_ends_the_session(
     clock: FakeClock, user: Any
 ) -> None:
     """A correctly narrowed path: logout sees the refresh cookie and revokes."""
     browser = Browser(clock)
-    log_in(browser, user)
-    access, _ = browser.token_cookie(tokens.ACCESS)
-    name, token = browser.token_cookie(tokens.REFRESH)
-    clock.advance(**ACCESS_EXPIRED)
-    sent = browser.sent_to(reverse(LOGOUT))
+    access, name, token, sent = log_in_and_let_access_expire(browser, clock, user)
     assert access not in sent  # expired: the browser dropped it
     assert name in sent
 
@@ -116,11 +124,7 @@ def test_logout_that_cannot_see_the_session_does_not_claim_success(
 ) -> None:
     """Check E052's configuration: no 204 while the session lives; refresh, then it works."""
     browser = Browser(clock)
-    log_in(browser, user)
-    access, _ = browser.token_cookie(tokens.ACCESS)
-    name, token = browser.token_cookie(tokens.REFRESH)
-    clock.advance(**ACCESS_EXPIRED)
-    sent = browser.sent_to(reverse(LOGOUT))
+    access, name, token, sent = log_in_and_let_access_expire(browser, clock, user)
     assert access not in sent
     assert name not in sent
 
