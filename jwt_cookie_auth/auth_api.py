@@ -12,6 +12,7 @@ plain views; see the README, "Custom login flows").
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -24,8 +25,7 @@ from rest_framework.request import Request
 
 from jwt_cookie_auth import django_sessions, revocation, step_up, tokens
 from jwt_cookie_auth.authentication import bearer_token
-from jwt_cookie_auth.cookie_names import access_cookie_name, refresh_cookie_name
-from jwt_cookie_auth.cookies import delete_token_cookies, set_token_cookies, token_cookie_values
+from jwt_cookie_auth.cookies import delete_token_cookies, presented_claims, set_token_cookies
 from jwt_cookie_auth.issuing import IssuedTokens, start_session
 from jwt_cookie_auth.models import LoginSession, RevokeReason
 from jwt_cookie_auth.request_auth import LOGIN_ATTR, STATE_ATTR, CookieAuth
@@ -45,22 +45,11 @@ def request_session_ids(request: HttpRequest | Request, *, bearer: bool = True) 
     With ``bearer``, an ``Authorization: Bearer`` access token counts too.
     """
     request = http_request(request)
-    candidates: list[tuple[str, tokens.TokenType]] = []
-    if bearer:
-        token = bearer_token(request)  # type: ignore[arg-type]  # reads META only
-        if token:
-            candidates.append((token, tokens.ACCESS))
-    cookies = request.COOKIES
-    if access_cookie_name() in cookies or refresh_cookie_name() in cookies:
-        values = token_cookie_values(request)
-        candidates += [(token, tokens.REFRESH) for token in values[refresh_cookie_name()]]
-        candidates += [(token, tokens.ACCESS) for token in values[access_cookie_name()]]
-    session_ids = set()
-    for token, token_type in candidates:
-        try:
-            session_ids.add(tokens.decode(token, token_type, allow_expired=True).sid)
-        except tokens.TokenError:
-            continue
+    session_ids = {claims.sid for claims in presented_claims(request)}
+    token = bearer_token(request) if bearer else None  # type: ignore[arg-type]  # reads META only
+    if token:
+        with contextlib.suppress(tokens.TokenError):
+            session_ids.add(tokens.decode(token, tokens.ACCESS, allow_expired=True).sid)
     return session_ids
 
 

@@ -766,13 +766,19 @@ def check_extensions(**kwargs: Any) -> list[checks.CheckMessage]:
 
 
 def _cookie_size_errors() -> list[checks.CheckMessage]:
-    from jwt_cookie_auth import clock, cookie_size, keys, tokens
+    from jwt_cookie_auth import clock, cookie_size, keys, password_binding, step_up, tokens
 
     try:
         keys.get_keys()
         ids, now = "0" * 36, clock.now()  # a UUID primary key as text
-        # What the package itself adds: the password fingerprint and step-up claims.
-        own: dict[str, Any] = {"pwd_fp": "0" * 16, "auth_time": 0, "amr": ["pwd", "otp", "mfa"]}
+        # What the package itself adds, at its longest: the password fingerprint (as
+        # long as password_binding makes it) and the step-up claims.
+        binding = {password_binding.CLAIM: "0" * password_binding.FINGERPRINT_LENGTH}
+        own: dict[str, Any] = {
+            **binding,
+            step_up.AUTH_TIME_CLAIM: 0,
+            step_up.AMR_CLAIM: ["pwd", "otp", "mfa"],
+        }
         access, refresh = (
             tokens.encode(
                 kind,
@@ -783,7 +789,7 @@ def _cookie_size_errors() -> list[checks.CheckMessage]:
                 expires_at=now,
                 extra_claims=extra,
             )
-            for kind, extra in ((tokens.ACCESS, own), (tokens.REFRESH, {"pwd_fp": "0" * 16}))
+            for kind, extra in ((tokens.ACCESS, own), (tokens.REFRESH, binding))
         )
     except Exception:  # settings or keys that other checks report (E003, E020-E023)
         return []

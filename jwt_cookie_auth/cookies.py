@@ -20,7 +20,7 @@ from datetime import datetime
 from django.http import HttpRequest, HttpResponseBase, parse_cookie
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
-from jwt_cookie_auth import clock
+from jwt_cookie_auth import clock, tokens
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.cookie_names import access_cookie_name, legacy_cookies, refresh_cookie_name
 from jwt_cookie_auth.issuing import IssuedTokens
@@ -106,6 +106,27 @@ def token_cookie_values(request: HttpRequest) -> dict[str, list[str]]:
             if key in values:
                 values[key].append(value)
     return values
+
+
+def presented_claims(request: HttpRequest) -> list[tokens.Claims]:
+    """Return the claims of every correctly signed token cookie value, expired or not.
+
+    Every value, not Django's last one: when a sibling subdomain planted a same-named
+    cookie, the caller ends both sessions rather than leaving the planted one in
+    charge. For ending sessions (logout, a new login), never for authenticating.
+    """
+    values = token_cookie_values(request)
+    found = []
+    for name, token_type in (
+        (refresh_cookie_name(), tokens.REFRESH),
+        (access_cookie_name(), tokens.ACCESS),
+    ):
+        for token in values[name]:
+            try:
+                found.append(tokens.decode(token, token_type, allow_expired=True))
+            except tokens.TokenError:
+                continue
+    return found
 
 
 def duplicated_token_cookies(request: HttpRequest) -> list[str]:

@@ -38,10 +38,10 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from jwt_cookie_auth import clock, revocation, tokens
+from jwt_cookie_auth import clock, revocation
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.cookie_names import access_cookie_name, refresh_cookie_name
-from jwt_cookie_auth.cookies import token_cookie_values
+from jwt_cookie_auth.cookies import presented_claims
 from jwt_cookie_auth.models import DjangoSessionCutoff, RevokeReason
 from jwt_cookie_auth.request_auth import LOGIN_ATTR, STATE_ATTR, CookieAuth
 
@@ -56,27 +56,6 @@ OWN_LOGOUT_ATTR = "_jwt_cookie_auth_own_logout"
 CUTOFF_KEY_PREFIX = "jwt_cookie_auth:django_sessions_from:"
 # Cached for "this user has no cutoff", so that the common case costs no SQL either.
 NO_CUTOFF = 0.0
-
-
-def _cookie_sessions(request: HttpRequest) -> set[tuple[str, str]]:
-    """Return ``(sid, sub)`` of every correctly signed token cookie, expired or not.
-
-    Every value, not Django's last one: a same-named cookie planted by a sibling
-    subdomain ends too rather than being left in charge.
-    """
-    values = token_cookie_values(request)
-    found = set()
-    for name, token_type in (
-        (refresh_cookie_name(), tokens.REFRESH),
-        (access_cookie_name(), tokens.ACCESS),
-    ):
-        for token in values[name]:
-            try:
-                claims = tokens.decode(token, token_type, allow_expired=True)
-            except tokens.TokenError:
-                continue
-            found.add((claims.sid, claims.sub))
-    return found
 
 
 def _end_jwt_sessions(request: HttpRequest, sessions: Iterable[str], reason: RevokeReason) -> None:
@@ -99,7 +78,7 @@ def on_user_logged_in(sender: Any, request: HttpRequest | None, user: Any, **kwa
     if session_login:
         # Only a session login: the package's own login must not create a session row.
         session[LOGIN_STAMP_KEY] = clock.timestamp(session_time())
-    others = {sid for sid, sub in _cookie_sessions(request) if sub != str(user.pk)}
+    others = {c.sid for c in presented_claims(request) if c.sub != str(user.pk)}
     if others:
         _end_jwt_sessions(request, others, RevokeReason.SESSION_LOGIN_OTHER_USER)
     if (
@@ -128,7 +107,7 @@ def on_user_logged_out(sender: Any, request: HttpRequest | None, **kwargs: Any) 
     if access_cookie_name() not in cookies and refresh_cookie_name() not in cookies:
         return
     _end_jwt_sessions(
-        request, {sid for sid, _ in _cookie_sessions(request)}, RevokeReason.SESSION_LOGOUT
+        request, {claims.sid for claims in presented_claims(request)}, RevokeReason.SESSION_LOGOUT
     )
 
 

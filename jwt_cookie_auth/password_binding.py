@@ -44,6 +44,8 @@ CLAIM = "pwd_fp"
 # Domain separation: this digest is not usable as any other value derived from the hash.
 _DIGEST_PREFIX = b"jwt_cookie_auth.password_binding:"
 _FINGERPRINT_BYTES = 12
+#: Characters of the claim's value (base64url of _FINGERPRINT_BYTES, no padding needed).
+FINGERPRINT_LENGTH = 4 * _FINGERPRINT_BYTES // 3
 
 
 def _digest(session_auth_hash: str) -> str:

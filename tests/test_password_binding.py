@@ -299,3 +299,11 @@ def test_secret_key_rotation_with_fallbacks_keeps_the_binding(client: Client, us
         # The refresh re-bound the session to the current key's hash.
         assert client.get(reverse("me")).status_code == 200
         assert refresh_status(refreshed) == 200
+
+
+def test_fingerprint_length_is_what_the_cookie_size_check_assumes(db: None) -> None:
+    """Check E113 sizes tokens with FINGERPRINT_LENGTH; a longer claim would slip past."""
+    from jwt_cookie_auth import password_binding
+
+    user = make_user("sized")
+    assert len(password_binding.fingerprint(user) or "") == password_binding.FINGERPRINT_LENGTH
