@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -30,8 +30,8 @@ from jwt_cookie_auth.authentication import JWTCookieAuthentication, bearer_token
 from jwt_cookie_auth.issuing import IssuedTokens, issue_tokens, whole_seconds
 from jwt_cookie_auth.parsers import JSONParser
 from jwt_cookie_auth.serializers import MAX_PASSWORD_LENGTH
-from jwt_cookie_auth.throttling import LoginAttempt
-from jwt_cookie_auth.views import REFRESH_FAILED, AuthAPIView, _tokens_response, _unauthorized
+from jwt_cookie_auth.throttling import authenticate_counted
+from jwt_cookie_auth.views import REFRESH_FAILED, AuthAPIView, tokens_response, unauthorized
 
 REAUTHENTICATION_FAILED = _("The password is not correct.")
 
@@ -79,23 +79,18 @@ class ReauthenticateView(AuthAPIView):
         username = user.get_username()
         # Counted before the password is checked, in the login's buckets: re-authentication
         # is no side door for guessing the password of a stolen session's user.
-        attempt = LoginAttempt(request._request, username)
-        wait = attempt.reserve()
-        if wait is not None:
-            raise exceptions.Throttled(wait)
         credentials = {
             get_user_model().USERNAME_FIELD: username,
             "password": serializer.validated_data["password"],
         }
-        checked = authenticate(request._request, **credentials)
-        if checked is None or checked.pk != user.pk or not getattr(checked, "is_active", True):
+        checked, _ = authenticate_counted(request._request, username, credentials)
+        if checked is None or checked.pk != user.pk:
             # A wrong password leaves the session as it was (no cookie change).
-            return _unauthorized(REAUTHENTICATION_FAILED, delete_cookies=False)
-        attempt.release()  # only failures count
+            return unauthorized(REAUTHENTICATION_FAILED, delete_cookies=False)
         issued = record_reauthentication(request._request, claims, step_up.PASSWORD_AMR)
         if issued is None:
-            return _unauthorized(REFRESH_FAILED)
-        return _tokens_response(issued, request, bearer=bearer_token(request) is not None)
+            return unauthorized(REFRESH_FAILED)
+        return tokens_response(issued, request, bearer=bearer_token(request) is not None)
 
 
 # Commits its own one-statement UPDATE, never the request's transaction (views.py).

@@ -48,8 +48,11 @@ import math
 import unicodedata
 from typing import Any
 
+from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_login_failed
 from django.core.cache import caches
 from django.http import HttpRequest
+from rest_framework import exceptions
 from rest_framework.throttling import SimpleRateThrottle
 
 from jwt_cookie_auth import devices
@@ -220,3 +223,33 @@ class LoginAttempt:
         held, self.held = self.held, []
         for bucket in held:
             bucket.release()
+
+
+def authenticate_counted(
+    request: HttpRequest,
+    identifier: str,
+    credentials: dict[str, Any],
+    *,
+    cleansed_credentials: dict[str, Any] | None = None,
+) -> tuple[Any, LoginAttempt]:
+    """Count a password attempt, then check it: ``(active user or None, the attempt)``.
+
+    The attempt takes its slots before ``authenticate()`` runs, so concurrent guesses
+    cannot pass the limit, and gives them back on success (only failures count).
+    Raises DRF's ``Throttled`` when a bucket is full. A backend that admits inactive
+    users (``AllowAllUsersModelBackend``) gets ``user_login_failed`` with
+    ``cleansed_credentials`` and a None user, as Django's own form does.
+    """
+    attempt = LoginAttempt(request, identifier)
+    wait = attempt.reserve()
+    if wait is not None:
+        raise exceptions.Throttled(wait)
+    user = authenticate(request, **credentials)
+    if user is not None and not getattr(user, "is_active", True):
+        user_login_failed.send(
+            sender=__name__, credentials=cleansed_credentials or {}, request=request
+        )
+        user = None
+    if user is not None:
+        attempt.release()
+    return user, attempt

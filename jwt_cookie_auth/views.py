@@ -13,8 +13,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
-from django.contrib.auth import authenticate, user_logged_out
-from django.contrib.auth.signals import user_login_failed
+from django.contrib.auth import user_logged_out
 from django.db import transaction
 from django.middleware.csrf import get_token
 from django.utils.translation import gettext_lazy as _
@@ -61,7 +60,7 @@ from jwt_cookie_auth.serializers import (
     serialize_user,
 )
 from jwt_cookie_auth.step_up import PASSWORD_AMR
-from jwt_cookie_auth.throttling import LoginAttempt
+from jwt_cookie_auth.throttling import authenticate_counted
 
 if TYPE_CHECKING:
     ListAPIView = generics.ListAPIView[LoginSession]
@@ -122,7 +121,7 @@ def _tokens_body(issued: IssuedTokens, request: Request, *, bearer: bool = False
     return data
 
 
-def _tokens_response(issued: IssuedTokens, request: Request, *, bearer: bool = False) -> Response:
+def tokens_response(issued: IssuedTokens, request: Request, *, bearer: bool = False) -> Response:
     response = Response(_tokens_body(issued, request, bearer=bearer))
     set_token_cookies(response, issued)
     return response
@@ -143,7 +142,7 @@ def _token_too_large(exc: CookieTooLarge, user_id: Any) -> Response:
     )
 
 
-def _unauthorized(
+def unauthorized(
     detail: Any,
     *,
     code: str = exceptions.AuthenticationFailed.default_code,
@@ -163,7 +162,7 @@ def _unauthorized(
 def _refresh_refused(reason: str, *, delete_cookies: bool = True) -> Response:
     """401 for a refresh refused for ``reason`` (``refusals``): the client's logout reason."""
     code = refusals.code_for(reason)
-    return _unauthorized(REFRESH_FAILED, code=code, reason=reason, delete_cookies=delete_cookies)
+    return unauthorized(REFRESH_FAILED, code=code, reason=reason, delete_cookies=delete_cookies)
 
 
 class AuthAPIView(APIView):
@@ -212,23 +211,15 @@ class LoginView(AuthAPIView):
         # LOGIN_SERIALIZER: a 400 here comes before any throttle slot or password check.
         login_data = read_login(request, self)
         # Counted before the password is checked, so concurrent guesses cannot pass.
-        attempt = LoginAttempt(request._request, login_data.identifier)
-        wait = attempt.reserve()
-        if wait is not None:
-            raise exceptions.Throttled(wait)
-        user = authenticate(request._request, **login_data.credentials)
-        if user is not None and not getattr(user, "is_active", True):
-            # A backend that admits inactive users (AllowAllUsersModelBackend).
-            user_login_failed.send(
-                sender=__name__,
-                credentials=login_data.cleansed_credentials(),
-                request=request._request,
-            )
-            user = None
+        user, attempt = authenticate_counted(
+            request._request,
+            login_data.identifier,
+            login_data.credentials,
+            cleansed_credentials=login_data.cleansed_credentials(),
+        )
         if user is None:
             # A mistyped password must not log this browser out of its session.
-            return _unauthorized(LOGIN_FAILED, delete_cookies=False)
-        attempt.release()  # only failures count
+            return unauthorized(LOGIN_FAILED, delete_cookies=False)
         # The public login API: supersedes the planted or previous session of this
         # browser, rotates CSRF, sends user_logged_in and sets the cookies.
         response = Response()
@@ -287,7 +278,7 @@ class RefreshView(AuthAPIView):
         except CookieTooLarge as exc:
             # Rolled back: the refresh cookie is still the session's current one.
             return _token_too_large(exc, None)
-        return _tokens_response(issued, request, bearer=from_bearer)
+        return tokens_response(issued, request, bearer=from_bearer)
 
 
 class LogoutView(AuthAPIView):
@@ -317,7 +308,7 @@ class LogoutView(AuthAPIView):
                 request.path,
                 app_settings.REFRESH_COOKIE_PATH,
             )
-            return _unauthorized(
+            return unauthorized(
                 LOGOUT_UNSEEN, code=errors.SESSION_NOT_VISIBLE, delete_cookies=False
             )
         response = Response(status=status.HTTP_204_NO_CONTENT)
