@@ -352,7 +352,7 @@ class TestCaseStyleTests(TestCase):
 def test_the_plugin_is_registered_and_loaded(request: pytest.FixtureRequest) -> None:
     entry_points = importlib.metadata.entry_points(group="pytest11")
     assert {ep.value for ep in entry_points if ep.name == "jwt_cookie_auth"} == {
-        "jwt_cookie_auth.testing.pytest_plugin"
+        "jwt_cookie_auth.contrib.pytest"
     }
     assert request.config.pluginmanager.hasplugin("jwt_cookie_auth")
 

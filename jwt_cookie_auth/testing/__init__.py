@@ -9,7 +9,7 @@
 - ``frozen_clock()``: hold and move the package's clock (token expiry, renewal,
   rotation grace, session expiry) without sleeping.
 
-The pytest plugin (``jwt_cookie_auth.testing.pytest_plugin``, registered as an entry
+The pytest plugin (``jwt_cookie_auth.contrib.pytest``, registered as an entry
 point) wraps these as the fixtures ``jwt_client``, ``jwt_api_client``, ``jwt_clock`` and
 ``jwt_bearer``. Nothing here imports pytest.
 
