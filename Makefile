@@ -15,10 +15,11 @@ DEMO_MANAGE := $(VENV_PYTHON) example_project/manage.py
 .PHONY: demo
 
 # The virtualenv with the package installed (editable); redone when pyproject.toml
-# changes. The stamp file stands for "installed".
+# changes. The stamp file stands for "installed". With the openapi extra and Swagger
+# UI's files (drf-spectacular-sidecar): the demo's /api/schema/ and /api/docs/.
 $(VENV)/.installed: pyproject.toml
 	test -x $(VENV_PYTHON) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -e .
+	$(PIP) install -e ".[openapi]" drf-spectacular-sidecar
 	touch $@
 
 demo: $(VENV)/.installed

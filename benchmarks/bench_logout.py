@@ -161,6 +161,7 @@ def run(
         results["variants"][variant] = {
             str(n): {
                 "ms": spread(times[variant][n]),
+                "ms_runs": times[variant][n],
                 "runs": len(times[variant][n]),
                 **counts[variant][n],
             }

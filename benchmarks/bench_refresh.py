@@ -134,6 +134,7 @@ def run(rounds: int, per_slice: int, seed: int, log: Callable[[str], None]) -> d
             "label": label,
             "total_us": spread([t / 1000 for t in per_round[key]]),
             "added_us": spread([a / 1000 for a in added[key]]),
+            "added_us_rounds": [a / 1000 for a in added[key]],
             "ratio_to_simplejwt": median(added[key]) / median(added["simplejwt"]),
             "per_round_ratio_to_simplejwt": spread(
                 [a / s for a, s in zip(added[key], added["simplejwt"], strict=True)]

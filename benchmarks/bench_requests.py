@@ -26,14 +26,21 @@ class Variant:
     revokes: str
     request: Request
     cache_users: bool = False
+    #: Our verified-token cache (VERIFIED_TOKEN_CACHE_SIZE) on, as by default.
+    verified_cache: bool = True
 
     def context(self) -> AbstractContextManager[Any]:
-        if not self.cache_users:
+        overrides: dict[str, Any] = {}
+        if self.cache_users:
+            overrides["CACHE_USERS"] = True
+        if not self.verified_cache:
+            overrides["VERIFIED_TOKEN_CACHE_SIZE"] = 0
+        if not overrides:
             return nullcontext()
         from django.conf import settings
         from django.test import override_settings
 
-        return override_settings(JWT_COOKIE_AUTH={**settings.JWT_COOKIE_AUTH, "CACHE_USERS": True})
+        return override_settings(JWT_COOKIE_AUTH={**settings.JWT_COOKIE_AUTH, **overrides})
 
 
 OURS_REVOKES = "access + refresh token of the session, on the next request (Redis marker)"
@@ -100,6 +107,13 @@ def variants(creds: dict[str, Any]) -> list[Variant]:
         Variant("ours_cookie", "ours: cookie", OURS_REVOKES, Request("GET", "/ours/", ours_cookie)),
         Variant(
             "ours_bearer", "ours: Bearer header", OURS_REVOKES, Request("GET", "/ours/", bearer)
+        ),
+        Variant(
+            "ours_bearer_no_token_cache",
+            "ours: Bearer header, VERIFIED_TOKEN_CACHE_SIZE=0 (every request decodes)",
+            OURS_REVOKES,
+            Request("GET", "/ours/", bearer),
+            verified_cache=False,
         ),
         Variant(
             "ours_cached",
@@ -236,6 +250,8 @@ def run(rounds: int, per_slice: int, seed: int, log: Callable[[str], None]) -> d
             "revokes": v.revokes,
             "total_us": spread([t / 1000 for t in totals]),
             "added_us": spread([a / 1000 for a in added]),
+            # In round order: the verdicts pair round i of two variants (verdict.py).
+            "added_us_rounds": [a / 1000 for a in added],
             "added_x_decode": median(added) / decode_ns,
             "per_round_ratio_to_simplejwt": spread(
                 [a / s for a, s in zip(added, simple_added, strict=True)]

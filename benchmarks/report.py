@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks import verdict
+
 TIMES, DASH, MINUS = "\N{MULTIPLICATION SIGN}", "\N{EN DASH}", "\N{MINUS SIGN}"
 
 
@@ -14,22 +16,20 @@ class Target:
     number: int
     text: str
     measured: str
-    passed: bool | None  # None: the phase did not run
+    # verdict.PASS / FAIL / INCONCLUSIVE; None: the phase did not run.
+    result: str | None
 
     @property
     def verdict(self) -> str:
-        return {True: "PASS", False: "FAIL", None: "not run"}[self.passed]
+        return self.result or "not run"
 
 
 def _x(value: float) -> str:
     return f"{value:.2f}x"
 
 
-def _mode(entry: dict[str, Any]) -> str:
-    return (
-        f"{_x(entry['ratio_to_simplejwt'])} ({entry['added_us']['median']:.0f} µs), "
-        f"{entry['sql']} SQL, {entry['cache_round_trips']} round trip"
-    )
+def _ratio(ours: dict[str, Any], reference: dict[str, Any]) -> list[float]:
+    return verdict.paired_ratios(ours["added_us_rounds"], reference["added_us_rounds"])
 
 
 def evaluate(results: dict[str, Any]) -> list[Target]:
@@ -40,44 +40,21 @@ def evaluate(results: dict[str, Any]) -> list[Target]:
     for target in targets:
         if phase_of[target.number] in errors:
             target.measured = f"the phase failed: {errors[phase_of[target.number]]}"
-            target.passed = False
+            target.result = verdict.FAIL
     return targets
 
 
 def _evaluate(results: dict[str, Any]) -> list[Target]:
+    """Judge every target with a verdict that can fail (benchmarks/verdict.py).
+
+    Ratios: PASS only when the whole 95 % interval of the per-round paired ratio is on
+    the right side of the target. Counts (SQL statements, round trips, transactions,
+    table locks) and the flush's memory are exact: PASS or FAIL.
+    """
     targets = []
     requests = results.get("requests")
     if requests:
-        v = requests["variants"]
-        cookie, bearer = v["ours_cookie"], v["ours_bearer"]
-        targets.append(
-            Target(
-                1,
-                "Default mode (user from the database, revocation in Redis): added cost "
-                "<= 1.0x simplejwt JWTAuthentication's",
-                f"cookie {_x(cookie['ratio_to_simplejwt'])}, "
-                f"Bearer {_x(bearer['ratio_to_simplejwt'])}"
-                f" ({cookie['added_us']['median']:.0f} / {bearer['added_us']['median']:.0f} µs vs "
-                f"{v['simplejwt']['added_us']['median']:.0f} µs)",
-                cookie["ratio_to_simplejwt"] <= 1.0 and bearer["ratio_to_simplejwt"] <= 1.0,
-            )
-        )
-        # The fastest mode: CACHE_USERS with the Authorization header, the same transport
-        # as simplejwt's JWTAuthentication. The cookie figure is shown beside it.
-        cached, cookie_cached = v["ours_cached_bearer"], v["ours_cached"]
-        targets.append(
-            Target(
-                2,
-                "Fastest mode, CACHE_USERS (revocation and deactivation on the next request): "
-                "<= 0.5x simplejwt's added cost, 0 SQL, 1 cache round trip",
-                f"Bearer {_mode(cached)}; with the cookie {_mode(cookie_cached)}",
-                cached["ratio_to_simplejwt"] <= 0.5
-                and cached["sql"] == 0
-                and cached["cache_round_trips"] == 1
-                and cookie_cached["sql"] == 0
-                and cookie_cached["cache_round_trips"] == 1,
-            )
-        )
+        targets += _per_request(requests["variants"])
     else:
         targets += [
             Target(1, "default mode per request", "", None),
@@ -85,16 +62,16 @@ def _evaluate(results: dict[str, Any]) -> list[Target]:
         ]
     refresh = results.get("refresh")
     if refresh:
-        ours = refresh["variants"]["ours"]
+        ours, simple = refresh["variants"]["ours"], refresh["variants"]["simplejwt"]
+        speed, ci = verdict.judge(_ratio(ours, simple), 0.5, "at_most")
         targets.append(
             Target(
                 3,
                 "Refresh (rotation + theft detection + blacklist): <= 0.5x simplejwt's "
                 "rotate+blacklist time, <= 6 SQL statements with BEGIN/COMMIT",
-                f"{_x(ours['ratio_to_simplejwt'])} ({ours['added_us']['median']:.0f} vs "
-                f"{refresh['variants']['simplejwt']['added_us']['median']:.0f} µs), "
-                f"{ours['sql']} statements",
-                ours["ratio_to_simplejwt"] <= 0.5 and ours["sql"] <= 6,
+                f"{ci.describe()} ({ours['added_us']['median']:.0f} vs "
+                f"{simple['added_us']['median']:.0f} µs), {ours['sql']} statements",
+                verdict.combine(speed, verdict.exact(ours["sql"] <= 6)),
             )
         )
     else:
@@ -105,16 +82,21 @@ def _evaluate(results: dict[str, Any]) -> list[Target]:
         sizes = [str(n) for n in logout["sizes"]]
         low, high = sizes[0], sizes[-1]
         at = "1000" if "1000" in sizes else sizes[-1]
-        fraction = ours[at]["ms"]["median"] / simple[at]["ms"]["median"]
+        runs = min(len(ours[at]["ms_runs"]), len(simple[at]["ms_runs"]))
+        speed, ci = verdict.judge(
+            verdict.paired_ratios(ours[at]["ms_runs"][:runs], simple[at]["ms_runs"][:runs]),
+            1 / 50,
+            "at_most",
+        )
         targets.append(
             Target(
                 4,
                 f"Forced logout: same SQL count for N={int(low):,} and N={int(high):,}; "
                 f"<= 1/50 of simplejwt's time at N={int(at):,}",
-                f"{ours[low]['sql']} and {ours[high]['sql']} statements; "
-                f"1/{1 / fraction:.0f} ({ours[at]['ms']['median']:.1f} vs "
+                f"{ours[low]['sql']} and {ours[high]['sql']} statements; {ci.describe()} = "
+                f"1/{1 / ci.mean:.0f} ({ours[at]['ms']['median']:.1f} vs "
                 f"{simple[at]['ms']['median']:.0f} ms)",
-                ours[low]["sql"] == ours[high]["sql"] and fraction <= 1 / 50,
+                verdict.combine(verdict.exact(ours[low]["sql"] == ours[high]["sql"]), speed),
             )
         )
     else:
@@ -129,13 +111,15 @@ def _evaluate(results: dict[str, Any]) -> list[Target]:
             Target(
                 5,
                 f"jwt_flush_expired over {flush['expired_rows']:,} rows: batched, peak memory "
-                "< 200 MB, no table lock held for more than a batch",
+                "< 200 MB, no table lock held for more than a batch (exact, one run)",
                 f"{flush['transactions']} transactions of <= {flush['batch_size']:,} rows "
                 f"(longest {flush['longest_transaction_ms']:.0f} ms), peak RSS "
                 f"{flush['peak_rss_mib']:.0f} MiB, table locks: "
                 f"{'yes' if flush['table_lock'] else 'none'}, concurrent writes max "
                 f"{flush['probe_max_ms']:.0f} ms",
-                batched and flush["peak_rss_mib"] * 1.048576 < 200 and not flush["table_lock"],
+                verdict.exact(
+                    batched and flush["peak_rss_mib"] * 1.048576 < 200 and not flush["table_lock"]
+                ),
             )
         )
     else:
@@ -143,20 +127,66 @@ def _evaluate(results: dict[str, Any]) -> list[Target]:
     http = results.get("http")
     if http:
         v = http["variants"]
-        ours_rps, simple_rps = v["ours_cookie"]["rps"]["median"], v["simplejwt"]["rps"]["median"]
-        band = http["noise_band"]
+        ratios = verdict.paired_ratios(v["ours_cookie"]["rps_runs"], v["simplejwt"]["rps_runs"])
+        result, ci = verdict.judge(ratios, 1.3, "at_least")
         targets.append(
             Target(
                 6,
-                "HTTP: our cookie mode's req/s >= simplejwt's (within the run's noise band)",
-                f"{ours_rps:.0f} vs {simple_rps:.0f} req/s ({_x(ours_rps / simple_rps)}); "
-                f"noise band ±{band * 100:.0f} %",
-                ours_rps >= simple_rps * (1 - band),
+                "HTTP (gunicorn gthread workers): our cookie mode's req/s >= 1.3x simplejwt's",
+                f"{ci.describe()} (medians {v['ours_cookie']['rps']['median']:.0f} vs "
+                f"{v['simplejwt']['rps']['median']:.0f} req/s)",
+                result,
             )
         )
     else:
         targets.append(Target(6, "HTTP", "", None))
     return targets
+
+
+def _per_request(v: dict[str, Any]) -> list[Target]:
+    cookie, bearer, simple = v["ours_cookie"], v["ours_bearer"], v["simplejwt"]
+    cookie_speed, cookie_ci = verdict.judge(_ratio(cookie, simple), 0.5, "at_most")
+    bearer_speed, bearer_ci = verdict.judge(_ratio(bearer, simple), 0.5, "at_most")
+    first = Target(
+        1,
+        "Default mode, steady state: added cost <= 0.5x simplejwt JWTAuthentication's "
+        "(cookie and Bearer), 0 network round trips for revocation",
+        f"cookie {cookie_ci.describe()}, Bearer {bearer_ci.describe()}; "
+        f"{cookie['cache_round_trips']} / {bearer['cache_round_trips']} round trips",
+        verdict.combine(
+            cookie_speed,
+            bearer_speed,
+            verdict.exact(cookie["cache_round_trips"] == 0 and bearer["cache_round_trips"] == 0),
+        ),
+    )
+    # The fastest mode with the Authorization header (simplejwt's transport) and with
+    # the cookie; both must meet every condition.
+    cached, cookie_cached = v["ours_cached_bearer"], v["ours_cached"]
+    stateless = v["simplejwt_stateless"]
+    verdicts, shown = [], []
+    for name, entry in (("Bearer", cached), ("cookie", cookie_cached)):
+        speed, ci = verdict.judge(_ratio(entry, simple), 0.25, "at_most")
+        near, diff = verdict.judge_within(
+            entry["added_us_rounds"], stateless["added_us_rounds"], 1.5
+        )
+        verdicts += [
+            speed,
+            near,
+            verdict.exact(entry["sql"] == 0 and entry["cache_round_trips"] == 0),
+        ]
+        shown.append(
+            f"{name} {ci.describe()}, {entry['sql']} SQL, {entry['cache_round_trips']} round "
+            f"trips, minus 1.5x stateless {diff.mean:+.0f} µs "
+            f"({diff.low:+.0f}{DASH}{diff.high:+.0f})"
+        )
+    second = Target(
+        2,
+        "CACHE_USERS: added cost <= 0.25x simplejwt's, 0 SQL, 0 round trips, "
+        "and <= 1.5x simplejwt JWTStatelessUserAuthentication's added cost",
+        "; ".join(shown),
+        verdict.combine(*verdicts),
+    )
+    return [first, second]
 
 
 # --- Markdown ------------------------------------------------------------------------
@@ -207,7 +237,7 @@ def _requests(data: dict[str, Any]) -> list[str]:
         f"GET of the same DRF view through the whole Django stack (WSGI handler, the same "
         f"middleware for every variant), {data['rounds']} interleaved rounds of "
         f"{data['per_slice']} requests per variant; medians of the per-round medians, "
-        "with the spread across rounds in parentheses (the noise band). Floors measured in "
+        "with the spread across rounds in parentheses. Floors measured in "
         f"the same run: the unauthenticated view takes **{_range(floor)} µs**; a bare "
         f"`jwt.decode` of our access token **{decode['median']:.1f} µs**.",
         "",
@@ -330,16 +360,19 @@ def _http(data: dict[str, Any]) -> list[str]:
         "## HTTP under gunicorn",
         "",
         f"{data['setup']}, {data['repeats']} interleaved repeats after a warm-up; median "
-        f"(min{DASH}max). Noise band: (max {MINUS} min) / median of a variant's req/s across "
-        f"repeats; for ours (cookie) against simplejwt **±{data['noise_band'] * 100:.0f} %**, "
-        f"the widest in this run ±{data['widest_noise_band'] * 100:.0f} %.",
+        f"(min{DASH}max) of req/s. {TIMES} simplejwt: the mean of the per-repeat paired "
+        "ratios (each repeat runs every variant once) with its 95 % confidence interval; "
+        "the target's verdict uses that interval (benchmarks/verdict.py). Spread: "
+        f"(max {MINUS} min) / median of a variant's req/s across repeats.",
         "",
-        f"| variant | req/s | {TIMES} simplejwt | noise band | p50 ms | p99 ms |",
+        f"| variant | req/s | {TIMES} simplejwt (95 % CI) | spread | p50 ms | p99 ms |",
         "|---|---|---|---|---|---|",
     ]
+    simple = data["variants"]["simplejwt"]["rps_runs"]
     for v in data["variants"].values():
+        ci = verdict.interval(verdict.paired_ratios(v["rps_runs"], simple))
         lines.append(
-            f"| {v['label']} | {_range(v['rps'])} | {_x(v['rps_ratio_to_simplejwt'])} | "
+            f"| {v['label']} | {_range(v['rps'])} | {ci.describe()} | "
             f"±{v['noise_band'] * 100:.0f} % | {v['p50_ms']['median']:.1f} | "
             f"{_range(v['p99_ms'], '.1f')} |"
         )
@@ -355,8 +388,11 @@ METHOD = """## How it is measured
 - Requests go through Django's `WSGIHandler` in process (no HTTP server), except in
   the HTTP section. Each round runs every variant once, in a new shuffled order; a
   variant's figure is the median over rounds of its per-round median, and "added" is
-  taken against the floor of the same round. Ratios to simplejwt compare medians; the
-  per-round ratio range is the noise band.
+  taken against the floor of the same round. The tables' ratios to simplejwt compare
+  medians, with the per-round range. The targets' verdicts use the per-round (per-repeat)
+  paired ratios instead: their mean and its 95 % Student-t interval; PASS only when the
+  whole interval clears the target, FAIL when it lies wholly on the wrong side,
+  INCONCLUSIVE (not met) otherwise. Counts (SQL, round trips) are exact.
 - SQL statements are counted as PostgreSQL receives them (Django's execute wrappers,
   plus the BEGIN and COMMIT psycopg sends for a transaction); cache round trips at the
   socket (`redis.connection.Connection.send_packed_command`, a pipeline is one).
@@ -492,10 +528,7 @@ def write_chart(results: dict[str, Any], path: Path) -> None:
         ax.bar(range(len(items)), values, yerr=errors, color=colours, capsize=4)
         ax.set_xticks(range(len(items)), labels, fontsize=6, rotation=20, ha="right")
         ax.set_ylabel("requests/s (gunicorn + wrk)")
-        ax.set_title(
-            "HTTP throughput (higher is better; "
-            f"noise ±{results['http']['noise_band'] * 100:.0f} %)"
-        )
+        ax.set_title("HTTP throughput (higher is better; bars: min-max across repeats)")
     for row in axes:
         for ax in row:
             if not ax.has_data():

@@ -1,13 +1,15 @@
 """Settings of the demo project (``make demo``). Not for production, not for the tests.
 
-Open the demo at http://localhost:8000/, not http://127.0.0.1:8000/: the token
-cookies keep the secure default ``COOKIE_SECURE=True``, and Chromium and Firefox
-accept Secure cookies over plain HTTP only on ``localhost``.
+Open the demo at http://localhost:8000/: the token cookies keep the secure default
+``COOKIE_SECURE=True``, and over plain HTTP browsers keep Secure cookies only on
+addresses they count as secure (Chromium: localhost, *.localhost and 127.0.0.1;
+Firefox: localhost; Safari: none). README "Development" has the table.
 
 Environment overrides (all optional):
 
 - ``REDIS_URL``: use django-redis on that Redis as the revocation cache (else local
-  memory, which is fine for one ``runserver`` process).
+  memory, which is fine for one ``runserver`` process), and channels-redis as the
+  channel layer of the WebSocket demo (``uvicorn example_project.asgi:application``).
 - ``JWT_DEMO_DATABASE``: path of the SQLite file (else ``example_project/db.sqlite3``).
 - ``JWT_DEMO_ACCESS_SECONDS``, ``JWT_DEMO_REFRESH_SECONDS``,
   ``JWT_DEMO_SESSION_MAX_SECONDS``, ``JWT_DEMO_GRACE_SECONDS``,
@@ -23,6 +25,10 @@ Environment overrides (all optional):
   site (e.g. ``http://127.0.0.1:5173``). Turns on the cross-site mode: CORS with
   credentials for those origins (django-cors-headers, ``pip install -e ".[e2e]"``),
   ``CSRF_TRUSTED_ORIGINS``, and ``SameSite=None; Secure`` token and CSRF cookies.
+  Those origins may also frame the demo (``Content-Security-Policy: frame-ancestors``).
+- ``JWT_DEMO_PARTITIONED``: ``1`` (with ``JWT_DEMO_CROSS_SITE_ORIGINS``) sets
+  ``COOKIE_PARTITIONED`` and Partitioned CSRF cookies: the demo then works inside an
+  ``<iframe>`` on such an origin even where third-party cookies are blocked.
 - ``JWT_DEMO_COOKIE_NAME_PREFIX``: ``COOKIE_NAME_PREFIX`` (``""`` turns the
   ``__Host-`` names off: the browser test of cookie tossing shows what they prevent).
 - ``DJANGO_SECRET_KEY``: else a fixed demo key.
@@ -30,6 +36,7 @@ Environment overrides (all optional):
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -70,6 +77,9 @@ MIDDLEWARE = [
     # and an expired access token is renewed from the refresh cookie.
     "jwt_cookie_auth.middleware.JWTCookieMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After the two above: tells a user whose cookies were just refused why
+    # (an administrator signed you out, your session expired...).
+    "example_project.demo.signed_out.SignedOutNoticeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -121,6 +131,23 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# The WebSocket demo (example_project/asgi.py, under uvicorn): revocations reach open
+# sockets through the channel layer. Redis when REDIS_URL is set, so that
+# `manage.py jwt_force_logout` in another process closes them too; else in memory,
+# which only the server's own process (the admin's Force logout, a logout) reaches.
+ASGI_APPLICATION = "example_project.asgi.application"
+if importlib.util.find_spec("channels") is not None:
+    CHANNEL_LAYERS: dict[str, dict[str, Any]] = (
+        {
+            "default": {
+                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "CONFIG": {"hosts": [REDIS_URL]},
+            }
+        }
+        if REDIS_URL
+        else {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    )
+
 STATIC_URL = "static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -128,6 +155,27 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["jwt_cookie_auth.authentication.JWTCookieAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
 }
+
+# OpenAPI (README "OpenAPI (drf-spectacular)"): the schema at /api/schema/ and Swagger UI
+# at /api/docs/, with the package's auth scheme and endpoints. Swagger UI's files are
+# served from this site (drf-spectacular-sidecar), never from a CDN: a strict
+# Content-Security-Policy (script-src 'self') keeps working. `make demo` installs
+# both; without them the demo runs without these pages.
+OPENAPI = all(
+    importlib.util.find_spec(name) is not None
+    for name in ("drf_spectacular", "drf_spectacular_sidecar")
+)
+if OPENAPI:
+    INSTALLED_APPS += ["drf_spectacular", "drf_spectacular_sidecar"]
+    REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "drf_spectacular.openapi.AutoSchema"
+    SPECTACULAR_SETTINGS = {
+        "TITLE": "django-jwt-cookie-auth demo API",
+        "VERSION": "1.0.0",
+        "SERVE_INCLUDE_SCHEMA": False,
+        "SWAGGER_UI_DIST": "SIDECAR",
+        "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+        "REDOC_DIST": "SIDECAR",
+    }
 
 
 def _seconds(name: str) -> timedelta | None:
@@ -176,6 +224,18 @@ if CROSS_SITE_ORIGINS:
     CSRF_COOKIE_SAMESITE = "None"
     CSRF_COOKIE_SECURE = True
     JWT_COOKIE_AUTH["COOKIE_SAMESITE"] = "None"
+    # Those front ends may also show the demo in an <iframe> (demo/framing.py).
+    DEMO_FRAME_ANCESTORS = CROSS_SITE_ORIGINS
+    MIDDLEWARE[MIDDLEWARE.index("django.middleware.clickjacking.XFrameOptionsMiddleware")] = (
+        "example_project.demo.framing.FrameAncestorsMiddleware"
+    )
+    # JWT_DEMO_PARTITIONED=1: CHIPS, so that a login inside such an <iframe> sticks in a
+    # browser that blocks third-party cookies (README "Embedded in another site's page").
+    if os.environ.get("JWT_DEMO_PARTITIONED") == "1":
+        JWT_COOKIE_AUTH["COOKIE_PARTITIONED"] = True
+        MIDDLEWARE[MIDDLEWARE.index("django.middleware.csrf.CsrfViewMiddleware")] = (
+            "jwt_cookie_auth.partitioned.PartitionedCsrfViewMiddleware"
+        )
 
 # Token-safe error reports also for errors raised before JWTCookieMiddleware runs
 # (DisallowedHost...): README "Error reports", check W017.

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import importlib.util
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -23,3 +25,13 @@ class JWTCookieAuthConfig(AppConfig):
         user_logged_in.connect(django_sessions.on_user_logged_in, dispatch_uid=__name__)
         user_logged_out.connect(django_sessions.on_user_logged_out, dispatch_uid=__name__)
         attach_force_logout_when_ready()
+        # drf-spectacular finds extensions by import: register ours only where it is
+        # installed, without importing it (or anything of it) anywhere else.
+        if importlib.util.find_spec("drf_spectacular") is not None:
+            import jwt_cookie_auth.contrib.spectacular  # noqa: F401
+        # Every process that can revoke (web workers, commands, the ASGI server) tells
+        # the channel layer, so a revocation closes the session's WebSockets anywhere.
+        if importlib.util.find_spec("channels") is not None:
+            from jwt_cookie_auth.contrib import channels as channels_contrib
+
+            channels_contrib.ready()

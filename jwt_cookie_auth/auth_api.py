@@ -23,7 +23,7 @@ from django.http import HttpRequest, HttpResponseBase
 from django.middleware.csrf import rotate_token
 from rest_framework.request import Request
 
-from jwt_cookie_auth import django_sessions, revocation, step_up, tokens
+from jwt_cookie_auth import db_routing, django_sessions, revocation, step_up, tokens
 from jwt_cookie_auth.authentication import bearer_token
 from jwt_cookie_auth.cookies import delete_token_cookies, presented_claims, set_token_cookies
 from jwt_cookie_auth.issuing import IssuedTokens, start_session
@@ -142,7 +142,9 @@ def _end_sessions(request: HttpRequest, session_ids: Iterable[str]) -> list[Any]
             pk = uuid.UUID(session_id)
         except ValueError:
             continue
-        session = LoginSession.objects.select_related("user").filter(pk=pk).first()
+        # From the primary: a replica that has not seen a fresh login's row would make
+        # this logout end nothing (db_routing).
+        session = db_routing.on_primary(LoginSession).select_related("user").filter(pk=pk).first()
         if session is None:
             continue
         if revocation.revoke_session(pk, RevokeReason.LOGOUT, request):

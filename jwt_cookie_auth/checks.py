@@ -27,6 +27,7 @@ MIDDLEWARE_PATH = "jwt_cookie_auth.middleware.JWTCookieMiddleware"
 AUTH_MIDDLEWARE_PATH = "django.contrib.auth.middleware.AuthenticationMiddleware"
 CSRF_MIDDLEWARE_PATH = "django.middleware.csrf.CsrfViewMiddleware"
 LOCMEM_BACKEND = "django.core.cache.backends.locmem.LocMemCache"
+DJANGO_REDIS = "django_redis.cache.RedisCache"
 SAMESITE_VALUES = ("Lax", "Strict", "None")
 # How request.META names a header (or REMOTE_ADDR itself).
 META_KEY = re.compile(r"REMOTE_ADDR|HTTP_[A-Z0-9_]+")
@@ -41,12 +42,15 @@ def register() -> None:
     checks.register(check_keys, checks.Tags.security)
     checks.register(check_middleware, checks.Tags.security)
     checks.register(check_cache, checks.Tags.security, checks.Tags.caches)
+    checks.register(check_cache_replicas, checks.Tags.security, checks.Tags.caches)
     checks.register(check_refresh_path, checks.Tags.security, checks.Tags.urls)
     checks.register(check_client_ip, checks.Tags.security)
     checks.register(check_login_throttle, checks.Tags.security, checks.Tags.caches)
     checks.register(check_step_up, checks.Tags.security)
     checks.register(check_django_login, checks.Tags.security)
     checks.register(check_extensions, checks.Tags.security)
+    checks.register(check_partitioned, checks.Tags.security)
+    checks.register(check_verified_token_cache, checks.Tags.security)
 
 
 def _error(number: int, msg: str, hint: str) -> checks.CheckMessage:
@@ -384,7 +388,7 @@ def check_middleware(**kwargs: Any) -> list[checks.CheckMessage]:
                 "It builds on request.user set by Django's authentication middleware.",
             )
         )
-    if CSRF_MIDDLEWARE_PATH not in middleware:
+    if not _csrf_middlewares(middleware):
         errors.append(
             _error(
                 31,
@@ -423,6 +427,47 @@ def check_cache(**kwargs: Any) -> list[checks.CheckMessage]:
             )
         ]
     return []
+
+
+def check_cache_replicas(**kwargs: Any) -> list[checks.CheckMessage]:
+    """REVOCATION_CACHE_MIN_REPLICAS and its timeout are valid, and can be honoured."""
+    errors = []
+    wanted = app_settings.REVOCATION_CACHE_MIN_REPLICAS
+    valid_count = isinstance(wanted, int) and not isinstance(wanted, bool) and wanted >= 0
+    if wanted != "connected" and not valid_count:
+        errors.append(
+            _error(
+                150,
+                f"REVOCATION_CACHE_MIN_REPLICAS must be 'connected' or an integer >= 0, "
+                f"not {wanted!r}.",
+                "Use 'connected' (the default: every replica connected when the markers "
+                "are written) or the number of Redis replicas that must confirm them.",
+            )
+        )
+    timeout = app_settings.REVOCATION_CACHE_REPLICA_TIMEOUT
+    if not isinstance(timeout, timedelta) or not timedelta(0) < timeout <= timedelta(seconds=10):
+        errors.append(
+            _error(
+                151,
+                f"REVOCATION_CACHE_REPLICA_TIMEOUT must be a timedelta above 0 and at most "
+                f"10 seconds, not {timeout!r}.",
+                "Each revocation waits up to this long for Redis replicas: e.g. "
+                "timedelta(milliseconds=500), the default.",
+            )
+        )
+    backend = getattr(settings, "CACHES", {}).get(app_settings.CACHE_ALIAS, {}).get("BACKEND", "")
+    if isinstance(wanted, int) and valid_count and wanted > 0 and backend != DJANGO_REDIS:
+        errors.append(
+            _warning(
+                150,
+                f"REVOCATION_CACHE_MIN_REPLICAS={wanted}, but the revocation cache uses "
+                f"{backend.rsplit('.', 1)[-1] or 'no backend'}: only django-redis's "
+                "DefaultClient and SentinelClient wait for replicas (Redis WAIT).",
+                "Use django-redis for a replicated Redis, or set "
+                "REVOCATION_CACHE_MIN_REPLICAS to 0.",
+            )
+        )
+    return errors
 
 
 def check_refresh_path(**kwargs: Any) -> list[checks.CheckMessage]:
@@ -807,3 +852,106 @@ def _cookie_size_errors() -> list[checks.CheckMessage]:
                 )
             )
     return errors
+
+
+def _csrf_middlewares(middleware: Iterable[str]) -> list[type]:
+    """The MIDDLEWARE entries that are Django's CSRF middleware or a subclass of it.
+
+    By class, not by path: ``PartitionedCsrfViewMiddleware`` (or a project's own
+    subclass) replaces Django's. An entry that cannot be imported is Django's to report.
+    """
+    from django.middleware.csrf import CsrfViewMiddleware
+
+    found = []
+    for path in middleware:
+        try:
+            cls = import_string(path)
+        except ImportError:
+            continue
+        if isinstance(cls, type) and issubclass(cls, CsrfViewMiddleware):
+            found.append(cls)
+    return found
+
+
+def check_partitioned(**kwargs: Any) -> list[checks.CheckMessage]:
+    """COOKIE_PARTITIONED (partitioned.py): CHIPS needs Secure, and an embed needs
+    SameSite=None and a partitioned CSRF cookie, or no login inside it can work."""
+    from jwt_cookie_auth.partitioned import PartitionedCsrfViewMiddleware
+
+    partitioned = app_settings.COOKIE_PARTITIONED
+    if not isinstance(partitioned, bool):
+        return [
+            _error(
+                120,
+                f"COOKIE_PARTITIONED must be True or False, not {partitioned!r}.",
+                "True: the token and device cookies carry the CHIPS Partitioned attribute "
+                "(an app embedded in another site); False (the default): they do not.",
+            )
+        ]
+    if not partitioned:
+        return []
+    errors: list[checks.CheckMessage] = []
+    if not app_settings.COOKIE_SECURE or app_settings.COOKIE_SAMESITE != "None":
+        errors.append(
+            _error(
+                121,
+                "COOKIE_PARTITIONED=True requires COOKIE_SECURE=True and COOKIE_SAMESITE='None'.",
+                "Browsers refuse a Partitioned cookie without Secure, and in another site's "
+                "page they send a Lax or Strict cookie with no request of the embed.",
+            )
+        )
+    path = f"{PartitionedCsrfViewMiddleware.__module__}.{PartitionedCsrfViewMiddleware.__name__}"
+    csrf = _csrf_middlewares(settings.MIDDLEWARE)
+    if csrf and not any(issubclass(cls, PartitionedCsrfViewMiddleware) for cls in csrf):
+        errors.append(
+            _error(
+                122,
+                "COOKIE_PARTITIONED=True, but Django's CSRF cookie is not partitioned: "
+                "a browser that blocks third-party cookies drops it in an embed, and every "
+                "login there fails with 'CSRF cookie not set'.",
+                f"Replace {CSRF_MIDDLEWARE_PATH} in MIDDLEWARE with {path}.",
+            )
+        )
+    csrf_problems = []
+    if getattr(settings, "CSRF_USE_SESSIONS", False):
+        csrf_problems.append(
+            "CSRF_USE_SESSIONS=True (the secret lives in Django's session, whose cookie "
+            "cannot be partitioned)"
+        )
+    if not getattr(settings, "CSRF_COOKIE_SECURE", False):
+        csrf_problems.append("CSRF_COOKIE_SECURE is not True")
+    if getattr(settings, "CSRF_COOKIE_SAMESITE", "Lax") != "None":
+        csrf_problems.append("CSRF_COOKIE_SAMESITE is not 'None'")
+    if csrf_problems:
+        errors.append(
+            _error(
+                123,
+                "COOKIE_PARTITIONED=True, but the CSRF secret cannot reach an embed: "
+                + "; ".join(csrf_problems)
+                + ".",
+                "Set CSRF_USE_SESSIONS=False, CSRF_COOKIE_SECURE=True and "
+                "CSRF_COOKIE_SAMESITE='None'.",
+            )
+        )
+    return errors
+
+
+# Memory per process: about 1.4 KiB per default access token (verified_tokens.py).
+MAX_VERIFIED_TOKEN_CACHE_SIZE = 1_000_000
+
+
+def check_verified_token_cache(**kwargs: Any) -> list[checks.CheckMessage]:
+    size = app_settings.VERIFIED_TOKEN_CACHE_SIZE
+    if type(size) is not int or not 0 <= size <= MAX_VERIFIED_TOKEN_CACHE_SIZE:
+        return [
+            _error(
+                160,
+                f"VERIFIED_TOKEN_CACHE_SIZE must be an integer from 0 to "
+                f"{MAX_VERIFIED_TOKEN_CACHE_SIZE:,}, not {size!r}.",
+                "The number of verified access tokens each process keeps (about 1.4 KiB "
+                "each) so a token seen before skips its signature check; 0 turns the "
+                "cache off. The default, 1024, covers 1024 sessions active within an "
+                "access token's lifetime per process.",
+            )
+        ]
+    return []

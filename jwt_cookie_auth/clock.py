@@ -29,6 +29,12 @@ def now() -> datetime:
     return timezone.now()
 
 
+#: True while ``jwt_cookie_auth.testing.frozen_clock`` holds the clock: the rotation
+#: grace window, which production judges on the database's clock (``db_clock``), is
+#: then judged on ``now()`` too, so a frozen test moves every expiry check at once.
+database_follows_now = False
+
+
 def aware(moment: datetime) -> datetime:
     """Return ``moment`` as an aware datetime; a naive one is local time in ``TIME_ZONE``."""
     if moment.utcoffset() is None:

@@ -32,6 +32,9 @@ DEFAULTS: dict[str, Any] = {
     "REFRESH_COOKIE_PATH": "/",
     # "auto": __Host-/__Secure- before the names wherever allowed (cookie_names.py).
     "COOKIE_NAME_PREFIX": "auto",
+    # CHIPS: the Partitioned attribute on every cookie the package sets and deletes
+    # (partitioned.py), for an app embedded in another site's page.
+    "COOKIE_PARTITIONED": False,
     # Signing.
     "ALGORITHM": "HS256",
     "SIGNING_KEY": None,
@@ -43,8 +46,16 @@ DEFAULTS: dict[str, Any] = {
     # Revocation store.
     "CACHE_ALIAS": "default",
     "REVOCATION_CACHE_TIMEOUT": timedelta(seconds=60),
+    # Redis replicas that must hold a revocation's markers before it returns (WAIT):
+    # "connected" (every replica connected then) or a number; 0 waits for none
+    # (cache_primary.py).
+    "REVOCATION_CACHE_MIN_REPLICAS": "connected",
+    "REVOCATION_CACHE_REPLICA_TIMEOUT": timedelta(milliseconds=500),
     "CACHE_USERS": False,
     "USER_CACHE_TIMEOUT": timedelta(minutes=5),
+    # Verified access tokens kept per process (token string -> claims), so a token seen
+    # before skips the signature check; 0 disables (verified_tokens.py).
+    "VERIFIED_TOKEN_CACHE_SIZE": 1024,
     # Behaviour.
     "AUTO_REFRESH": True,
     "TOKENS_IN_BODY": False,
@@ -159,6 +170,10 @@ class Settings:
         return self._get("COOKIE_NAME_PREFIX")  # type: ignore[no-any-return]
 
     @property
+    def COOKIE_PARTITIONED(self) -> bool:
+        return self._get("COOKIE_PARTITIONED")  # type: ignore[no-any-return]
+
+    @property
     def ALGORITHM(self) -> str:
         return self._get("ALGORITHM")  # type: ignore[no-any-return]
 
@@ -195,8 +210,20 @@ class Settings:
         return self._get("REVOCATION_CACHE_TIMEOUT")  # type: ignore[no-any-return]
 
     @property
+    def REVOCATION_CACHE_MIN_REPLICAS(self) -> int | str:
+        return self._get("REVOCATION_CACHE_MIN_REPLICAS")  # type: ignore[no-any-return]
+
+    @property
+    def REVOCATION_CACHE_REPLICA_TIMEOUT(self) -> timedelta:
+        return self._get("REVOCATION_CACHE_REPLICA_TIMEOUT")  # type: ignore[no-any-return]
+
+    @property
     def CACHE_USERS(self) -> bool:
         return self._get("CACHE_USERS")  # type: ignore[no-any-return]
+
+    @property
+    def VERIFIED_TOKEN_CACHE_SIZE(self) -> int:
+        return self._get("VERIFIED_TOKEN_CACHE_SIZE")  # type: ignore[no-any-return]
 
     @property
     def USER_CACHE_TIMEOUT(self) -> timedelta:

@@ -1,11 +1,11 @@
 """Set and delete the token cookies.
 
 Mirrors ``django.contrib.sessions.middleware``: every cookie is HttpOnly, carries the
-configured Secure, SameSite, Domain and Path, and is deleted with exactly the same
-attributes (a cookie deleted with another path or domain silently survives). Max-Age
-never exceeds the token's own expiry. Responses that carry tokens are marked
-``Cache-Control: no-store`` and ``Vary: Cookie``. Names are the effective ones of
-``cookie_names`` (``__Host-jwt_access`` by default).
+configured Secure, SameSite, Domain, Path and (``COOKIE_PARTITIONED``) Partitioned,
+and is deleted with exactly the same attributes (a cookie deleted with another path
+or domain silently survives). Max-Age never exceeds the token's own expiry. Responses
+that carry tokens are marked ``Cache-Control: no-store`` and ``Vary: Cookie``. Names
+are the effective ones of ``cookie_names`` (``__Host-jwt_access`` by default).
 
 A token cookie name that comes more than once in the ``Cookie`` header is cookie
 tossing (a sibling subdomain planted a ``Domain=<parent>`` cookie with our name):
@@ -24,6 +24,7 @@ from jwt_cookie_auth import clock, tokens
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.cookie_names import access_cookie_name, legacy_cookies, refresh_cookie_name
 from jwt_cookie_auth.issuing import IssuedTokens
+from jwt_cookie_auth.partitioned import partition_if_configured
 
 EXPIRED = "Thu, 01 Jan 1970 00:00:00 GMT"
 
@@ -53,6 +54,8 @@ def _set(
         httponly=True,
         samesite=app_settings.COOKIE_SAMESITE,  # type: ignore[arg-type]
     )
+    # Set and delete alike: a deletion without Partitioned misses a partitioned cookie.
+    partition_if_configured(response, name)
 
 
 def _max_age(expires_at: datetime) -> int:

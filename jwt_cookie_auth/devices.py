@@ -42,6 +42,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.cookie_names import wire_name
+from jwt_cookie_auth.partitioned import partition_if_configured
 
 SALT = "jwt_cookie_auth.devices"
 # A genuine cookie is about 160 characters; anything much longer is not ours.
@@ -128,3 +129,6 @@ def set_device_cookie(response: HttpResponseBase, username: str, pk: Any) -> Non
         httponly=True,
         samesite=app_settings.COOKIE_SAMESITE,  # type: ignore[arg-type]
     )
+    # In an embed whose browser blocks third-party cookies, an unpartitioned device
+    # cookie is dropped and the owner loses the lockout exemption there.
+    partition_if_configured(response, device_cookie_name())

@@ -38,7 +38,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from jwt_cookie_auth import clock, revocation
+from jwt_cookie_auth import cache_primary, clock, db_routing, revocation
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.cookie_names import access_cookie_name, refresh_cookie_name
 from jwt_cookie_auth.cookies import presented_claims
@@ -171,9 +171,12 @@ def end_django_sessions(user_ids: Iterable[Any]) -> None:
 
 
 def _cutoff_in_database(user_id: Any) -> float | None:
-    found = DjangoSessionCutoff.objects.filter(user_id=user_id).values_list(
-        "valid_from", flat=True
-    )[:1]
+    # From the primary: the answer is cached, a replica's "no cutoff" with it (db_routing).
+    found = (
+        db_routing.on_primary(DjangoSessionCutoff)
+        .filter(user_id=user_id)
+        .values_list("valid_from", flat=True)[:1]
+    )
     return next((clock.timestamp(moment) for moment in found), None)
 
 
@@ -181,7 +184,7 @@ def cutoff(user_id: Any) -> float | None:
     """Return when this user's Django sessions became valid (epoch seconds), or None."""
     key, cache = _cutoff_key(user_id), revocation.get_cache()
     try:
-        value = cache.get(key)
+        value = cache_primary.get(cache, key)  # a replica may lag behind a new cutoff
     except Exception:
         logger.warning("Cutoff cache unavailable; asking the database.", exc_info=True)
         return _cutoff_in_database(user_id)

@@ -20,11 +20,13 @@ from django.utils.cache import patch_vary_headers
 from django.utils.functional import SimpleLazyObject
 
 from jwt_cookie_auth import tokens
+from jwt_cookie_auth.async_request_auth import aresolve
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.cookie_names import access_cookie_name, refresh_cookie_name
 from jwt_cookie_auth.cookies import (
     delete_legacy_cookies,
     delete_token_cookies,
+    mark_private,
     set_token_cookies,
     sets_token_cookies,
 )
@@ -33,6 +35,7 @@ from jwt_cookie_auth.password_change import keep_if_django_kept
 from jwt_cookie_auth.reporting import protect
 from jwt_cookie_auth.request_auth import (
     EXEMPT_ATTR,
+    EXEMPT_URL_NAMES,
     MIDDLEWARE_ATTR,
     STATE_ATTR,
     CookieAuth,
@@ -47,6 +50,22 @@ def _user(request: HttpRequest, fallback: Any) -> Any:
     return state.user if state.user is not None else checked_session_user(request, fallback)
 
 
+def _renews_before_view(request: HttpRequest, view_func: Callable[..., Any]) -> bool:
+    """Mark an exempt view's request; return whether its tokens must be renewed now."""
+    match = getattr(request, "resolver_match", None)
+    if getattr(view_func, "jwt_cookie_auth_exempt", False) or (
+        match is not None and match.url_name in EXEMPT_URL_NAMES
+    ):
+        setattr(request, EXEMPT_ATTR, True)
+        return False
+    if not app_settings.AUTO_REFRESH or STATE_ATTR in request.__dict__:
+        return False
+    if refresh_cookie_name() not in request.COOKIES:
+        return False
+    access = request.COOKIES.get(access_cookie_name())
+    return not access or tokens.seems_expired(access)
+
+
 class JWTCookieMiddleware:
     sync_capable = True
     async_capable = True
@@ -58,6 +77,9 @@ class JWTCookieMiddleware:
         self.async_mode = iscoroutinefunction(self.get_response)
         if self.async_mode:
             markcoroutinefunction(self)
+            # Django runs a sync process_view of an async chain in a thread: give it a
+            # coroutine, so an async request hops only where I/O has no async form.
+            self.process_view = self._aprocess_view  # type: ignore[method-assign,assignment]
 
     def __call__(self, request: HttpRequest) -> Response | Awaitable[Response]:
         if self.async_mode:
@@ -70,6 +92,11 @@ class JWTCookieMiddleware:
     async def __acall__(self, request: HttpRequest) -> Response:
         self.process_request(request)
         response = await self.get_response(request)  # type: ignore[misc]
+        session = getattr(request, "session", None)
+        if getattr(session, "modified", False):
+            # keep_if_django_kept may read the user row (a password changed in this
+            # request): only then is process_response more than cookie headers.
+            return await sync_to_async(self.process_response)(request, response)
         return self.process_response(request, response)
 
     def process_request(self, request: HttpRequest) -> None:
@@ -88,10 +115,13 @@ class JWTCookieMiddleware:
         request.user = SimpleLazyObject(lambda: _user(request, fallback))  # type: ignore[assignment]
 
         async def auser() -> Any:
-            state = await sync_to_async(resolve)(request)
+            state = await aresolve(request)
             if state.user is not None:
                 return state.user
-            return await sync_to_async(checked_session_user)(request, await fallback_auser())
+            user = await fallback_auser()
+            if not getattr(user, "is_authenticated", False):
+                return user  # what checked_session_user returns, without its hop
+            return await sync_to_async(checked_session_user)(request, user)
 
         request.auser = auser
 
@@ -102,17 +132,19 @@ class JWTCookieMiddleware:
         view_args: Any,
         view_kwargs: Any,
     ) -> None:
-        if getattr(view_func, "jwt_cookie_auth_exempt", False):
-            setattr(request, EXEMPT_ATTR, True)
-            return
-        if not app_settings.AUTO_REFRESH or STATE_ATTR in request.__dict__:
-            return
-        if refresh_cookie_name() not in request.COOKIES:
-            return
-        access = request.COOKIES.get(access_cookie_name())
-        if not access or tokens.seems_expired(access):
+        if _renews_before_view(request, view_func):
             # Renew before the view runs, so plain and DRF views alike see the user.
             resolve(request)
+
+    async def _aprocess_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., Any],
+        view_args: Any,
+        view_kwargs: Any,
+    ) -> None:
+        if _renews_before_view(request, view_func):
+            await aresolve(request)
 
     def process_response(self, request: HttpRequest, response: Response) -> Response:
         if response.status_code < 500:
@@ -125,6 +157,11 @@ class JWTCookieMiddleware:
         if state is None:
             return response
         patch_vary_headers(response, ("Cookie",))
+        if state.user is not None:
+            # A page built for a signed-in user must not come back after a logout, from
+            # the HTTP cache or from the browser's back/forward cache: Chromium keeps
+            # no-store pages out of it once cookies change (tests/test_no_store.py).
+            mark_private(response)
         # Never override cookies an auth view has set or deleted itself.
         if sets_token_cookies(response):
             return response

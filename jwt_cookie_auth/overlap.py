@@ -11,8 +11,10 @@ The connection stays checked out of django-redis's pool between the send and the
 so no other thread can read our reply. If the work in between raises, or anything
 about the exchange fails, the connection is closed rather than returned with a reply
 still unread. Only django-redis's ``DefaultClient`` (single server or primary/replica)
-is overlapped; every other cache, and any failure to send, returns ``None`` from
-``send_get_many``, and the caller uses the plain cache API instead.
+and ``SentinelClient`` are overlapped, always on the primary's pool (``cache_primary``:
+a replica may still say "live" for a revoked session); every other cache, and any
+failure to send, returns ``None`` from ``send_get_many``, and the caller uses the plain
+cache API instead.
 """
 
 from __future__ import annotations
@@ -62,12 +64,16 @@ class PendingGetMany:
 def default_client(cache: BaseCache) -> Any:
     """django-redis's ``DefaultClient`` behind ``cache``, or None for any other cache."""
     try:
-        from django_redis.client import DefaultClient  # type: ignore[import-untyped]
+        from django_redis.client import (  # type: ignore[import-untyped]
+            DefaultClient,
+            SentinelClient,
+        )
     except ImportError:
         return None
     client = getattr(cache, "client", None)
-    # Subclasses that change how values are stored (the herd client) are not overlapped.
-    if type(client) is not DefaultClient:
+    # Subclasses that change how values are stored (the herd client) are not overlapped;
+    # Sentinel's only changes how the primary and replicas are found.
+    if type(client) not in (DefaultClient, SentinelClient):
         return None
     return client
 
@@ -85,7 +91,8 @@ def send_get_many(cache: BaseCache, keys: Sequence[str]) -> PendingGetMany | Non
     if client is None:
         return None
     try:
-        redis_client = client.get_client(write=False)
+        # The primary (write=True): replicas lag, and one cut off keeps stale markers.
+        redis_client = client.get_client(write=True)
         pool = redis_client.connection_pool
         pool_type: Any = type(pool)
         if _get_connection_takes_command(pool_type):

@@ -35,7 +35,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.crypto import constant_time_compare
 
-from jwt_cookie_auth import clock, password_binding, revocation, tokens
+from jwt_cookie_auth import clock, db_routing, password_binding, revocation, tokens
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.cookies import set_token_cookies
 from jwt_cookie_auth.identity import find_active_user
@@ -86,7 +86,8 @@ def _start_successor(request: HttpRequest, user: Any, session_id: str) -> Issued
     # Every other session ends before the successor exists: no window in which one
     # survives (again a no-op after a save, which revoked them all).
     revocation.revoke_user_sessions([user.pk], RevokeReason.PASSWORD_CHANGE, request)
-    old = LoginSession.objects.get(pk=session_id)
+    # From the primary, which has just been written: a replica may not have the row yet.
+    old = db_routing.on_primary(LoginSession).get(pk=session_id)
     successor = LoginSession.objects.create(
         user=user,
         created_at=now,

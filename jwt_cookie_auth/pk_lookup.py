@@ -100,12 +100,14 @@ def prepare(model: type[Model], alias: str) -> PreparedQuery | None:
     )
 
 
-def get_by_pk(model: type[Model], pk: Any) -> Any:
+def get_by_pk(model: type[Model], pk: Any, using: str | None = None) -> Any:
     """Return the instance with primary key ``pk`` or None, like ``get`` without the build.
 
     ``pk`` must already be a valid Python value of the primary key (``to_python``).
+    ``using``: the alias to read from; by default the router's ``db_for_read`` (a
+    replica, maybe: pass ``db_routing.primary(model)`` for a read that must be fresh).
     """
-    alias = router.db_for_read(model)
+    alias = using or router.db_for_read(model)
     prepared = prepare(model, alias)
     if prepared is None:
         try:

@@ -32,6 +32,11 @@ STATE_ATTR = "_jwt_cookie_auth_state"
 MIDDLEWARE_ATTR = "_jwt_cookie_auth_middleware"
 # Set for the package's own auth views, which handle cookies themselves.
 EXEMPT_ATTR = "_jwt_cookie_auth_exempt"
+#: URL names of routes that serve those views from another router (contrib.ninja),
+#: where Django resolves that router's view function, not the marked one.
+EXEMPT_URL_NAMES = frozenset(
+    {"jwt_cookie_auth_login", "jwt_cookie_auth_refresh", "jwt_cookie_auth_logout"}
+)
 # Set by jwt_cookie_auth.login() (auth_api.py) to the IssuedTokens it started: this
 # request's JWT login, whose cookies that function puts on the response itself.
 LOGIN_ATTR = "_jwt_cookie_auth_login"
@@ -85,7 +90,11 @@ def get_claims(request: HttpRequest) -> tokens.Claims | None:
     return resolve(request).claims
 
 
-def _resolve(request: HttpRequest) -> CookieAuth:
+def read_token_cookies(request: HttpRequest) -> tuple[str | None, str | None] | CookieAuth:
+    """Return the (access, refresh) cookie values, or the final answer without them.
+
+    Pure; shared with ``async_request_auth``.
+    """
     access = request.COOKIES.get(access_cookie_name())
     refresh = request.COOKIES.get(refresh_cookie_name())
     if not access and not refresh:
@@ -101,26 +110,50 @@ def _resolve(request: HttpRequest) -> CookieAuth:
             ", ".join(duplicated),
         )
         return CookieAuth(error="duplicate token cookies", reason=refusals.DUPLICATE_COOKIES)
+    return access, refresh
+
+
+def access_refused(exc: tokens.TokenError, reason: str) -> CookieAuth:
+    """The answer for an access cookie refused with ``exc`` (not merely expired)."""
+    logger.debug("Access cookie refused: %s", exc)
+    return CookieAuth(error=str(exc), reason=reason, clear_cookies=True)
+
+
+def without_renewal(
+    request: HttpRequest, access: str | None, refresh: str | None
+) -> CookieAuth | None:
+    """The answer when no live access cookie came and no renewal applies, or None to renew."""
+    if not refresh or not auto_refresh_allowed(request):
+        if not access:
+            return CookieAuth()
+        return CookieAuth(error="access token expired", reason=refusals.ACCESS_EXPIRED)
+    return None
+
+
+def _resolve(request: HttpRequest) -> CookieAuth:
+    cookies = read_token_cookies(request)
+    if isinstance(cookies, CookieAuth):
+        return cookies
+    access, refresh = cookies
     if access:
         try:
             user, claims = authenticate_access_token(access)
         except tokens.TokenExpired:
             pass
         except tokens.TokenError as exc:
-            logger.debug("Access cookie refused: %s", exc)
             # A query for a revoked session's reason, on this failure path only.
-            reason = identity.refusal_reason(exc)
-            return CookieAuth(error=str(exc), reason=reason, clear_cookies=True)
+            return access_refused(exc, identity.refusal_reason(exc))
         else:
             return CookieAuth(user=user, claims=claims)
-    if not refresh or not auto_refresh_allowed(request):
-        if not access:
-            return CookieAuth()
-        return CookieAuth(error="access token expired", reason=refusals.ACCESS_EXPIRED)
-    return _renew(request, refresh)
+    answer = without_renewal(request, access, refresh)
+    if answer is not None:
+        return answer
+    assert refresh is not None
+    return renew(request, refresh)
 
 
-def _renew(request: HttpRequest, refresh: str) -> CookieAuth:
+def renew(request: HttpRequest, refresh: str) -> CookieAuth:
+    """Rotate ``refresh`` for this request (CSRF-checked first); sync: a transaction."""
     if not may_change_state(request):
         # Rotation writes the session row and may revoke a family on reuse: a request
         # a cross-site page could forge changes nothing. The cookies stay as they are.

@@ -22,6 +22,8 @@ Ordering rules that keep the cache from ever saying "live" for a revoked session
   meanwhile;
 - a "live" answer is trusted for ``REVOCATION_CACHE_TIMEOUT`` only, which bounds the
   damage of a revocation whose cache write was lost;
+- markers are read from the Redis primary, never a replica that may lag, and a
+  revocation waits until the replicas hold its markers (``cache_primary``);
 - if the cache fails or returns nothing (django-redis ``IGNORE_EXCEPTIONS``), the
   database answers. A missing row (flushed, or its user deleted) counts as revoked.
 """
@@ -39,7 +41,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
-from jwt_cookie_auth import clock, overlap, redis_bulk, refusals
+from jwt_cookie_auth import cache_primary, clock, db_routing, overlap, redis_bulk, refusals
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.models import LoginSession, RevokeReason
 from jwt_cookie_auth.signals import session_revoked
@@ -81,9 +83,12 @@ def _owner_in_database(session_id: str) -> str | None:
         pk = uuid.UUID(session_id)
     except ValueError:
         return None
-    owners = LoginSession.objects.filter(pk=pk, revoked_at__isnull=True).values_list(
-        "user_id", flat=True
-    )[:1]
+    # From the primary: this answer is cached as "live" (db_routing).
+    owners = (
+        db_routing.on_primary(LoginSession)
+        .filter(pk=pk, revoked_at__isnull=True)
+        .values_list("user_id", flat=True)[:1]
+    )
     return next((str(owner) for owner in owners), None)
 
 
@@ -114,7 +119,12 @@ def lookup(
     key = cache_key(session_id)
     cache = get_cache()
     try:
-        values = cache.get_many([key, extra_key]) if extra_key else {key: cache.get(key)}
+        # From the primary: a replica may still hold "live" for a revoked session.
+        values = (
+            cache_primary.get_many(cache, [key, extra_key])
+            if extra_key
+            else {key: cache_primary.get(cache, key)}
+        )
     except Exception:
         logger.warning("Revocation cache unavailable; asking the database.", exc_info=True)
         return not _live_in_database(session_id, owner), None
@@ -166,7 +176,7 @@ def refusal_reason(session_id: str, owner: str | None = None) -> str:
         return refusals.INVALID_TOKEN
     if owner is not None:
         try:
-            state = get_cache().get(cache_key(session_id))
+            state = cache_primary.get(get_cache(), cache_key(session_id))
         except Exception:
             state = None
         live = isinstance(state, str) and state.startswith(LIVE_PREFIX)
@@ -185,14 +195,40 @@ def refusal_reason(session_id: str, owner: str | None = None) -> str:
     return refusals.REVOKED
 
 
-def _is_revoked(state: Any, cache: BaseCache, key: str, session_id: str, owner: str | None) -> bool:
+def cached_verdict(state: Any, owner: str | None) -> bool | None:
+    """Return whether a cached marker refuses the session, or None when the database must say.
+
+    Pure, shared by the sync path and ``async_revocation``.
+    """
     if isinstance(state, str) and state.startswith(LIVE_PREFIX):
         return owner is not None and state != live_marker(owner)
     if state == REVOKED:
         return True
     # A miss, a marker of an older version (LEGACY_LIVE) or anything unexpected.
-    found = _fill(cache, key, session_id)
+    return None
+
+
+def owner_refused(found: str | None, owner: str | None) -> bool:
+    """Return whether a session whose live owner is ``found`` (None: none) is refused."""
     return found is None or (owner is not None and found != owner)
+
+
+def _is_revoked(state: Any, cache: BaseCache, key: str, session_id: str, owner: str | None) -> bool:
+    verdict = cached_verdict(state, owner)
+    if verdict is not None:
+        return verdict
+    return owner_refused(_fill(cache, key, session_id), owner)
+
+
+def database_verdict(session_id: str, owner: str | None, *, fill: bool = True) -> bool:
+    """Return whether the database refuses the session (one query; sync).
+
+    With ``fill`` the answer is cached under the rules above (``add`` for live), as on
+    a cache miss; without it (the cache failed) nothing is written.
+    """
+    if not fill:
+        return not _live_in_database(session_id, owner)
+    return owner_refused(_fill(get_cache(), cache_key(session_id), session_id), owner)
 
 
 def _fill(cache: BaseCache, key: str, session_id: str) -> str | None:
@@ -236,12 +272,13 @@ def revoke_sessions(
     SELECT of the ids it touched, then one cache ``set_many``.
     """
     now = clock.now()
-    with transaction.atomic():
-        LoginSession.objects.filter(where, revoked_at__isnull=True).update(
-            revoked_at=now, revoke_reason=reason
-        )
+    # The transaction, the UPDATE and the SELECT of what it touched on one database:
+    # a replica has not seen the UPDATE, and no marker would be written (db_routing).
+    sessions = db_routing.on_primary(LoginSession)
+    with transaction.atomic(using=sessions.db):
+        sessions.filter(where, revoked_at__isnull=True).update(revoked_at=now, revoke_reason=reason)
         rows = list(
-            LoginSession.objects.filter(where, revoked_at=now, revoke_reason=reason).values_list(
+            sessions.filter(where, revoked_at=now, revoke_reason=reason).values_list(
                 "pk", "user_id"
             )
         )

@@ -13,9 +13,11 @@ theft detection needs:
   the busy timeout) rather than failing with "database is locked", then reads the
   winner's row. Either way the loser is judged by the next rule, as the predecessor
   (tested with threads on both; other databases are not tested);
-- previous id, within ``ROTATION_GRACE_PERIOD`` of the rotation: a legitimate race
-  (two tabs, parallel requests, a lost response). The caller gets the successor that
-  was already issued, re-minted from the stored ids and times: no second chain;
+- previous id, within ``ROTATION_GRACE_PERIOD`` of the rotation (on the database's
+  clock, which wrote ``rotated_at``: ``db_clock``): a legitimate race (two tabs,
+  parallel requests, a lost response), whichever app host serves it. The caller gets
+  the successor that was already issued, re-minted from the stored ids and times: no
+  second chain;
 - anything else that we signed for this family is an already consumed token: theft.
   The whole family is revoked, so the thief's and the victim's newest tokens die
   alike, and the real user must log in again.
@@ -39,11 +41,21 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 
-from jwt_cookie_auth import clock, password_binding, pk_lookup, refusals, revocation, tokens
+from jwt_cookie_auth import (
+    clock,
+    db_clock,
+    db_routing,
+    password_binding,
+    pk_lookup,
+    refusals,
+    revocation,
+    tokens,
+)
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.issuing import IssuedTokens, client_ip, issue_tokens, whole_seconds
 from jwt_cookie_auth.models import BlacklistedToken, LoginSession, RevokeReason
@@ -86,11 +98,15 @@ def _load(session_id: uuid.UUID) -> LoginSession | None:
 
     Two statements rather than one JOIN: each is executed from SQL built once per
     process, which costs less than building the JOIN through the ORM on every refresh.
+    Both from the primary (``db_routing``): on a replica's stale row the successor
+    just issued would look consumed, and a legitimate refresh be judged theft.
     """
-    session: LoginSession | None = pk_lookup.get_by_pk(LoginSession, session_id)
+    alias = db_routing.primary(LoginSession)
+    session: LoginSession | None = pk_lookup.get_by_pk(LoginSession, session_id, using=alias)
     if session is None:
         return None
-    user = pk_lookup.get_by_pk(get_user_model(), session.user_id)
+    user_model = get_user_model()
+    user = pk_lookup.get_by_pk(user_model, session.user_id, using=db_routing.primary(user_model))
     if user is None:
         return None  # the user was deleted between the two reads: no session left
     session.user = user
@@ -117,26 +133,34 @@ def _check(session: LoginSession | None, claims: tokens.Claims, now: datetime) -
 
 
 def _advance(
-    session: LoginSession, claims: tokens.Claims, now: datetime, request: HttpRequest
+    session: LoginSession,
+    claims: tokens.Claims,
+    now: datetime,
+    request: HttpRequest,
+    alias: str,
 ) -> IssuedTokens | None:
     """Consume the current token; return the successor, or None if another request won."""
-    successor = {
+    successor: dict[str, Any] = {
         "refresh_jti": tokens.new_jti(),
         "refresh_issued_at": now,
         "previous_jti": claims.jti,
-        "rotated_at": now,
         "last_used_at": now,
         "expires_at": min(
             clock.after(now, app_settings.REFRESH_TOKEN_LIFETIME), session.absolute_expires_at
         ),
         "ip_address": client_ip(request),
     }
-    won = LoginSession.objects.filter(
-        pk=session.pk, refresh_jti=claims.jti, revoked_at__isnull=True
-    ).update(**successor)
+    # rotated_at on the database's clock: the grace window is judged on that clock
+    # whichever host serves the late request (db_clock).
+    won = (
+        LoginSession._default_manager.db_manager(alias)
+        .filter(pk=session.pk, refresh_jti=claims.jti, revoked_at__isnull=True)
+        .update(**successor, rotated_at=db_clock.now_expression(alias))
+    )
     if not won:
         return None
-    BlacklistedToken.objects.create(
+    successor["rotated_at"] = now  # in memory only; nothing below reads it
+    BlacklistedToken._default_manager.db_manager(alias).create(
         jti=claims.jti,
         session_id=session.pk,
         expires_at=claims.expires_at,
@@ -148,14 +172,18 @@ def _advance(
     return issue_tokens(session, now, request)
 
 
-def _in_grace(session: LoginSession, claims: tokens.Claims, now: datetime) -> bool:
+def _in_grace(session: LoginSession, claims: tokens.Claims, alias: str) -> bool:
     if claims.jti != session.previous_jti or session.rotated_at is None:
         return False
-    # Elapsed seconds, not naive subtraction (USE_TZ=False). A rotation up to LEEWAY
-    # "in the future" is clock skew between hosts; further is no race but a naive time
-    # stored in the hour repeated when clocks fall back and read back as the later of
-    # the two (PostgreSQL does), which must not stretch the window to an hour.
-    elapsed = clock.timestamp(now) - clock.timestamp(session.rotated_at)
+    # Measured by the database, on the clock that wrote rotated_at (db_clock): the
+    # hosts' skew does not count. A rotation up to LEEWAY "in the future" is a row
+    # written by an earlier version with a host clock ahead; further is no race but a
+    # naive time stored in the hour repeated when clocks fall back and read back as
+    # the later of the two (PostgreSQL does), which must not stretch the window.
+    since = db_clock.since_rotation(session.pk, alias)
+    if since is None:
+        return False
+    elapsed = since.total_seconds()
     return (
         -app_settings.LEEWAY.total_seconds()
         <= elapsed
@@ -189,17 +217,18 @@ def rotate(token: str, request: HttpRequest) -> IssuedTokens:
     except ValueError:
         raise RefreshRejected("malformed session id") from None
     now = whole_seconds(clock.now())
+    alias = db_routing.primary(LoginSession)
     # BEGIN IMMEDIATE on SQLite: a transaction that has read cannot wait for the write
     # lock its UPDATE needs, so it takes that lock first (transactions.py).
-    with _revoked_on_password_change(session_id, request), write_transaction():
+    with _revoked_on_password_change(session_id, request), write_transaction(alias):
         session = _check(_load(session_id), claims, now)
         if claims.jti == session.refresh_jti:
-            issued = _advance(session, claims, now, request)
+            issued = _advance(session, claims, now, request, alias)
             if issued is not None:
                 return issued
             # A concurrent refresh consumed it first: judge against the winner's row.
             session = _check(_load(session_id), claims, now)
-        if _in_grace(session, claims, now):
+        if _in_grace(session, claims, alias):
             return issue_tokens(session, now, request)
     _on_reuse(session, claims, request)
     raise RefreshReuseDetected("consumed refresh token replayed")

@@ -253,16 +253,24 @@ def _check_claims(payload: dict[str, Any], expected_type: TokenType, allow_expir
     if not (0 <= iat < MAX_TIMESTAMP and 0 <= exp < MAX_TIMESTAMP):
         # Beyond year 9999 a datetime cannot hold it: refuse rather than fail later.
         raise InvalidToken("iat or exp out of range")
+    check_times(iat, exp, payload.get("nbf"), allow_expired=allow_expired)
+    return Claims(expected_type, sub, sid, jti, iat, exp, payload)  # type: ignore[arg-type]
+
+
+def check_times(iat: int, exp: int, nbf: Any, *, allow_expired: bool = False) -> None:
+    """Raise ``TokenError`` unless ``iat``/``exp``/``nbf`` hold now (``clock.now()``, ``LEEWAY``).
+
+    The only time check: ``decode`` runs it, and so does every hit of the verified-token
+    cache (``verified_tokens``), so a cached token never outlives its ``exp``.
+    """
     now = clock.timestamp(clock.now())
     leeway = app_settings.LEEWAY.total_seconds()
     if exp <= now - leeway and not allow_expired:
         raise TokenExpired("token has expired")
     if iat > now + leeway:
         raise InvalidToken("token issued in the future")
-    nbf = payload.get("nbf")
     if nbf is not None and (not _is_int(nbf) or nbf > now + leeway):
         raise InvalidToken("token not yet valid")
-    return Claims(expected_type, sub, sid, jti, iat, exp, payload)  # type: ignore[arg-type]
 
 
 def seems_expired(token: str) -> bool:

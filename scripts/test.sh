@@ -6,7 +6,9 @@
 #   2. SQLite + local-memory cache, a custom user model (UUID pk, email login)
 #   2b. SQLite + local-memory cache, USE_TZ = False (naive local times, America/New_York)
 #   2c. SQLite, the django-allauth recipe (tests/test_recipe_allauth.py, its own settings)
+#   2d. the example project's OpenAPI schema: spectacular --validate, schemathesis
 #   3. PostgreSQL + Redis (the servers on 127.0.0.1), including the concurrency tests
+#   3b. the same on Django's built-in RedisCache instead of django-redis
 #   4. the browser tests (tests/e2e, marker e2e): the demo project in headless Chromium
 #
 # Pass 3 needs the PostgreSQL and Redis servers. Locally, if one is not running, the
@@ -70,6 +72,20 @@ if [ "$status" -ne 0 ] && ! { [ "$status" -eq 5 ] && [ ${#PYTEST_ARGS[@]} -gt 0 
     exit "$status"
 fi
 
+# The example project's OpenAPI schema under its own settings (marker openapi): the
+# `spectacular --validate --fail-on-warn` command, and schemathesis against every
+# package endpoint (bounded: about half a minute).
+echo
+echo "=== pytest: OpenAPI schema of the example project (schemathesis; example_project.settings)"
+status=0
+JWT_TEST_DB=sqlite .venv/bin/python -m pytest -q -p no:cacheprovider -m openapi \
+    -p schemathesis.pytest.plugin --ds=example_project.settings \
+    tests/test_openapi_example.py "${PYTEST_ARGS[@]}" || status=$?
+# Exit 5 (nothing selected) only when extra arguments filtered every test out.
+if [ "$status" -ne 0 ] && ! { [ "$status" -eq 5 ] && [ ${#PYTEST_ARGS[@]} -gt 0 ]; }; then
+    exit "$status"
+fi
+
 missing=$(.venv/bin/python scripts/services.py) || true
 if [ -n "$missing" ]; then
     echo
@@ -83,6 +99,11 @@ if [ -n "$missing" ]; then
 else
     run_pass "PostgreSQL + Redis (django-redis), concurrency tests included" \
         JWT_TEST_DB=postgres JWT_TEST_CACHE=redis
+    # The same pass on Django's own RedisCache (django-redis-only tests skip themselves),
+    # on its own database and Redis db so it never meets the pass above's data.
+    run_pass "PostgreSQL + Redis (Django's built-in RedisCache)" \
+        JWT_TEST_DB=postgres JWT_TEST_CACHE=redis-builtin \
+        JWT_TEST_DB_NAME=jwt_cookie_auth_builtin JWT_TEST_REDIS_URL=redis://127.0.0.1:6379/10
 fi
 
 echo

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import caches
 from django.db import connection
+from django.db.models import DateTimeField, Value
 from django.dispatch import Signal
 from django.test import Client
 from django.urls import reverse
@@ -29,6 +30,11 @@ def on_postgres() -> bool:
 
 def on_redis() -> bool:
     return "redis" in settings.CACHES["default"]["BACKEND"].lower()
+
+
+def on_django_redis() -> bool:
+    """django-redis, not Django's own RedisCache (``JWT_TEST_CACHE=redis-builtin``)."""
+    return bool(settings.CACHES["default"]["BACKEND"].startswith("django_redis."))
 
 
 @contextmanager
@@ -135,8 +141,21 @@ def _hold_login_throttle_clock(monkeypatch: pytest.MonkeyPatch) -> None:
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     """Control ``jwt_cookie_auth.clock.now``: token expiry without sleeping."""
     fake = FakeClock(timezone.now().replace(microsecond=0))
-    monkeypatch.setattr("jwt_cookie_auth.clock.now", fake.now)
+    use_clock(monkeypatch, fake.now)
     return fake
+
+
+def use_clock(monkeypatch: pytest.MonkeyPatch, now: Callable[[], datetime]) -> None:
+    """Make ``now`` the time of the app host and of the database alike.
+
+    The database's clock (``db_clock``: rotation's grace window) moves with the host's;
+    skew tests then move ``clock.now`` alone (tests/test_clock_skew.py).
+    """
+    monkeypatch.setattr("jwt_cookie_auth.clock.now", now)
+    monkeypatch.setattr(
+        "jwt_cookie_auth.db_clock.now_expression",
+        lambda alias: Value(now(), output_field=DateTimeField()),
+    )
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@
   its ``IGNORE_EXCEPTIONS`` option.
 - ``JWT_LIVE_ACCESS_SECONDS``, ``JWT_LIVE_GRACE_SECONDS``, ``JWT_LIVE_LEEWAY_SECONDS``:
   token lifetimes, e.g. short access tokens so a soak exercises transparent refresh.
+- ``JWT_TEST_CLOCK_SKEW_SECONDS``: this host's clock is off by that much
+  (``tests/skewed_clock.py``).
 
 Every response carries ``X-Worker-Pid``, so a test can prove which worker answered.
 """
@@ -22,6 +24,9 @@ from tests.settings import DATABASES, MIDDLEWARE
 
 ROOT_URLCONF = "tests.live_app"
 MIDDLEWARE = ["tests.live_app.worker_pid_middleware", *MIDDLEWARE]
+if os.environ.get("JWT_TEST_CLOCK_SKEW_SECONDS"):
+    # A host whose clock is off by that many seconds (tests/skewed_clock.py).
+    MIDDLEWARE = ["tests.skewed_clock.middleware", *MIDDLEWARE]
 
 DATABASES = {
     "default": {

@@ -100,6 +100,9 @@ class RedisServer:
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = tempfile.NamedTemporaryFile(prefix="redis-", suffix=".log", delete=False)  # noqa: SIM115
+        # A replica writes the snapshot it receives from its primary into its working
+        # directory even with persistence off: keep that out of the checkout.
+        self.dir = tempfile.mkdtemp(prefix="redis-")
 
     @property
     def url(self) -> str:
@@ -126,6 +129,8 @@ class RedisServer:
                 "",
                 "--appendonly",
                 "no",
+                "--dir",
+                self.dir,
                 "--protected-mode",
                 "yes",
             ],

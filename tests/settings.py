@@ -3,7 +3,8 @@
 Environment switches, so one suite runs against every backend:
 
 - ``JWT_TEST_DB=postgres``: the PostgreSQL server on 127.0.0.1:5432 (else SQLite).
-- ``JWT_TEST_CACHE=redis``: django-redis on 127.0.0.1:6379 (else local memory).
+- ``JWT_TEST_CACHE=redis``: django-redis on 127.0.0.1:6379 (else local memory);
+  ``JWT_TEST_CACHE=redis-builtin``: Django's own ``RedisCache`` on the same server.
 - ``JWT_TEST_USER_MODEL=custom``: a user model with a UUID primary key and an email
   ``USERNAME_FIELD`` (else ``django.contrib.auth.models.User``).
 - ``JWT_TEST_DB_NAME``: the PostgreSQL database name (its test database gets Django's
@@ -85,6 +86,10 @@ if os.environ.get("JWT_TEST_CACHE") == "redis":
             "LOCATION": REDIS_URL,
             "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
         }
+    }
+elif os.environ.get("JWT_TEST_CACHE") == "redis-builtin":
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -82,6 +82,22 @@ def jwt_config(**config: Any) -> dict[str, Any]:
     return sound(JWT_COOKIE_AUTH=config)
 
 
+PARTITIONED_CSRF_MW = "jwt_cookie_auth.partitioned.PartitionedCsrfViewMiddleware"
+
+
+def partitioned(jwt: dict[str, Any] | None = None, **overrides: Any) -> dict[str, Any]:
+    """A sound cross-site embed with CHIPS cookies (partitioned.py), with these changes."""
+    embed = {
+        "MIDDLEWARE": [PARTITIONED_CSRF_MW if m == CSRF_MW else m for m in settings.MIDDLEWARE],
+        "CSRF_COOKIE_SAMESITE": "None",
+        "CSRF_COOKIE_SECURE": True,
+    }
+    return sound(
+        JWT_COOKIE_AUTH={"COOKIE_PARTITIONED": True, "COOKIE_SAMESITE": "None", **(jwt or {})},
+        **{**embed, **overrides},
+    )
+
+
 def run(config: dict[str, Any]) -> list[checks.CheckMessage]:
     """Run every registered security check (deploy ones too) under ``config``; keep ours."""
     with override_settings(**config):
@@ -217,6 +233,24 @@ BAD_CONFIGS: dict[str, list[dict[str, Any]]] = {
     "W004": [jwt_config(COOKIE_SECURE=False)],
     "W005": [sound(MIDDLEWARE=middleware_without(JWT_MW))],
     "W006": [sound(CACHES=LOCMEM_CACHES), sound(CACHES=DUMMY_CACHES)],
+    "E150": [
+        jwt_config(REVOCATION_CACHE_MIN_REPLICAS=-1),
+        jwt_config(REVOCATION_CACHE_MIN_REPLICAS="all"),
+        jwt_config(REVOCATION_CACHE_MIN_REPLICAS=True),
+    ],
+    "E151": [
+        jwt_config(REVOCATION_CACHE_REPLICA_TIMEOUT=0.5),
+        jwt_config(REVOCATION_CACHE_REPLICA_TIMEOUT=timedelta(0)),
+        jwt_config(REVOCATION_CACHE_REPLICA_TIMEOUT=timedelta(seconds=11)),
+    ],
+    "E160": [
+        jwt_config(VERIFIED_TOKEN_CACHE_SIZE=-1),
+        jwt_config(VERIFIED_TOKEN_CACHE_SIZE=True),
+        jwt_config(VERIFIED_TOKEN_CACHE_SIZE="1024"),
+        jwt_config(VERIFIED_TOKEN_CACHE_SIZE=1_000_001),
+    ],
+    # Django's RedisCache (SHARED_CACHES) sends no WAIT.
+    "W150": [jwt_config(REVOCATION_CACHE_MIN_REPLICAS=1)],
     "W080": [sound(CACHES=DUMMY_CACHES), sound(CACHES=DUMMY_CACHES, DEBUG=True)],
     "W081": [
         sound(CACHES={"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache"}}),
@@ -254,6 +288,18 @@ BAD_CONFIGS: dict[str, list[dict[str, Any]]] = {
     "E113": [jwt_config(ISSUER="https://" + "i" * 4000), jwt_config(ACCESS_COOKIE_NAME="a" * 3900)],
     "E115": [jwt_config(STEP_UP_MAX_AGE=timedelta(0)), jwt_config(STEP_UP_MAX_AGE=300)],
     "W115": [jwt_config(STEP_UP_MAX_AGE=timedelta(days=14))],
+    # Issue 11: CHIPS Partitioned cookies (tests/test_partitioned_cookies.py).
+    "E120": [jwt_config(COOKIE_PARTITIONED="yes"), jwt_config(COOKIE_PARTITIONED=1)],
+    "E121": [
+        partitioned({"COOKIE_SAMESITE": "Lax"}),
+        partitioned({"COOKIE_SECURE": False, "COOKIE_NAME_PREFIX": ""}, DEBUG=True),
+    ],
+    "E122": [partitioned(MIDDLEWARE=settings.MIDDLEWARE)],
+    "E123": [
+        partitioned(CSRF_USE_SESSIONS=True),
+        partitioned(CSRF_COOKIE_SECURE=False),
+        partitioned(CSRF_COOKIE_SAMESITE="Lax"),
+    ],
 }
 
 # Configurations one step from a bad one that must not fire that check.
@@ -298,6 +344,18 @@ NEAR_MISSES: list[tuple[str, dict[str, Any]]] = [
     ("W004", sound(JWT_COOKIE_AUTH={"COOKIE_SECURE": False}, DEBUG=True)),
     ("W005", sound(MIDDLEWARE=middleware_without(JWT_MW), JWT_COOKIE_AUTH={"AUTO_REFRESH": False})),
     ("W006", sound(CACHES=LOCMEM_CACHES, DEBUG=True)),
+    ("E150", jwt_config(REVOCATION_CACHE_MIN_REPLICAS=0)),
+    ("E151", jwt_config(REVOCATION_CACHE_REPLICA_TIMEOUT=timedelta(seconds=10))),
+    ("W150", jwt_config(REVOCATION_CACHE_MIN_REPLICAS="connected")),
+    ("E160", jwt_config(VERIFIED_TOKEN_CACHE_SIZE=0)),
+    ("E160", jwt_config(VERIFIED_TOKEN_CACHE_SIZE=1_000_000)),
+    (
+        "W150",
+        sound(
+            CACHES={"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": "x"}},
+            JWT_COOKIE_AUTH={"REVOCATION_CACHE_MIN_REPLICAS": 2},
+        ),
+    ),
     (
         "E080",
         jwt_config(LOGIN_THROTTLE_RATES={"ip": None, "username": "5/minute", "device": "1/s"}),

@@ -131,6 +131,7 @@ def test_plain_401_still_refreshes_and_retries(tmp_path: Path) -> None:
     answer = run(tmp_path, "plain")
     assert answer["sent"] == [
         f"POST /api/sensitive/ {CSRF}",
+        f"POST /api/sensitive/ {CSRF}",  # retried under the lock first (another tab?)
         f"POST /auth/refresh/ {CSRF}",
         f"POST /api/sensitive/ {CSRF}",
     ]

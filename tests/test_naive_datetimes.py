@@ -30,6 +30,7 @@ from tests.conftest import (
     make_user,
     new_session,
     refresh_cookie,
+    use_clock,
 )
 
 ZONE = "America/New_York"
@@ -51,7 +52,7 @@ def naive_clock(naive: None, monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     """A movable clock that gives what the database stores: naive local time."""
     fake = FakeClock(timezone.now().replace(microsecond=0))
     assert timezone.is_naive(fake.now())
-    monkeypatch.setattr("jwt_cookie_auth.clock.now", fake.now)
+    use_clock(monkeypatch, fake.now)
     return fake
 
 
@@ -277,7 +278,7 @@ def test_tokens_issued_just_before_clocks_fall_back_live_their_lifetime(
 ) -> None:
     """5 minutes after 01:58 EDT is 01:03 EST, not 02:03 EST (which is 65 minutes later)."""
     fake = FakeClock(BEFORE_FALL_BACK)
-    monkeypatch.setattr("jwt_cookie_auth.clock.now", fake.now)
+    use_clock(monkeypatch, fake.now)
     response = post_login(client, user)
     assert response.status_code == 200, response.content
 
@@ -300,7 +301,7 @@ def test_replay_after_clocks_fall_back_is_not_forgiven_as_a_race(
     replayed parent token the successor for an hour.
     """
     fake = FakeClock(datetime(2026, 11, 1, 1, 57))
-    monkeypatch.setattr("jwt_cookie_auth.clock.now", fake.now)
+    use_clock(monkeypatch, fake.now)
     assert post_login(client, user).status_code == 200
     parent = refresh_cookie(client)
     fake.current = datetime(2026, 11, 1, 1, 59)
@@ -318,7 +319,7 @@ def test_sessions_list_in_the_repeated_hour(
 ) -> None:
     """A stored time from the hour clocks fall back is listed as its wall time."""
     fake = FakeClock(datetime(2026, 11, 1, 1, 30))
-    monkeypatch.setattr("jwt_cookie_auth.clock.now", fake.now)
+    use_clock(monkeypatch, fake.now)
     assert post_login(client, user).status_code == 200
     response = client.get(reverse("jwt_cookie_auth:sessions"))
     assert response.status_code == 200, response.content

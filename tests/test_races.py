@@ -29,7 +29,7 @@ from jwt_cookie_auth import tokens
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.cookie_names import access_cookie_name, refresh_cookie_name
 from jwt_cookie_auth.models import BlacklistedToken, LoginSession, RevokeReason
-from tests.conftest import PASSWORD, login, make_user
+from tests.conftest import PASSWORD, login, make_user, use_clock
 from tests.servers import (
     HttpSession,
     RedisServer,
@@ -158,7 +158,7 @@ def test_four_processes_refreshing_one_token_make_one_chain(
 
     # After the grace period, replaying the last consumed token is theft.
     later = timezone.now() + app_settings.ROTATION_GRACE_PERIOD + timedelta(seconds=2)
-    monkeypatch.setattr("jwt_cookie_auth.clock.now", lambda: later)
+    use_clock(monkeypatch, lambda: later)
     assert cookies_status(None, consumed[-1])[1] == 401
     session.refresh_from_db()
     assert session.revoke_reason == RevokeReason.REUSE_DETECTED

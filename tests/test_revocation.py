@@ -35,7 +35,7 @@ from tests.conftest import (
     access_cookie,
     login,
     make_user,
-    on_redis,
+    on_django_redis,
     redis_commands,
     refresh_cookie,
 )
@@ -257,7 +257,7 @@ def test_warm_cache_request_costs_one_query_and_one_cache_get(
         response = logged_in.get(reverse("me"))
     assert response.status_code == 200
     assert len(ctx) == 1, [q["sql"] for q in ctx.captured_queries]
-    if on_redis():
+    if on_django_redis():
         assert calls == {}
         assert [c[0] for c in commands] == [b"MGET"]
     else:
@@ -311,7 +311,7 @@ def test_force_logout_costs_the_same_for_1_or_200_sessions(
         with CaptureQueriesContext(connection) as ctx, redis_commands() as commands:
             revoked = revocation.revoke_user_sessions([target.pk], RevokeReason.ADMIN)
         counts.append(len(ctx))
-        if on_redis():
+        if on_django_redis():
             # One script call (redis_bulk) for up to 1,000 markers, no cache API call.
             assert calls == {}
             assert [c[0] for c in commands] == [b"EVALSHA"]

@@ -490,8 +490,8 @@ def test_rotate_treats_a_user_deleted_between_the_two_reads_as_no_session(
     user_model = get_user_model()
     real = pk_lookup.get_by_pk
 
-    def user_gone(model: Any, pk: Any) -> Any:
-        return None if model is user_model else real(model, pk)
+    def user_gone(model: Any, pk: Any, using: str | None = None) -> Any:
+        return None if model is user_model else real(model, pk, using)
 
     monkeypatch.setattr(pk_lookup, "get_by_pk", user_gone)
     with pytest.raises(rotation.RefreshRejected, match="unknown session"):

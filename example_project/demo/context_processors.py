@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest
 
 from jwt_cookie_auth.request_auth import resolve
@@ -16,4 +17,9 @@ def jwt_auth(request: HttpRequest) -> dict[str, Any]:
     logged in through Django's own session (the admin login), with no claims.
     """
     state = resolve(request)
-    return {"jwt_claims": state.claims, "jwt_renewed": state.issued is not None}
+    return {
+        "jwt_claims": state.claims,
+        "jwt_renewed": state.issued is not None,
+        # The /ws/whoami/ socket exists only under an ASGI server (example_project/asgi.py).
+        "websocket_demo": isinstance(request, ASGIRequest),
+    }

@@ -13,4 +13,5 @@ urlpatterns = [
     path("sessions/", views.sessions_page, name="sessions"),
     path("spa/", views.spa_page, name="spa"),
     path("api/me/", views.MeView.as_view(), name="me"),
+    path("favicon.ico", views.favicon, name="favicon"),
 ]

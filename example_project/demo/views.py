@@ -7,22 +7,26 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.contrib.staticfiles import finders
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import ensure_csrf_cookie
+from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from example_project.demo import signed_out
 from jwt_cookie_auth import device_info
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.models import LoginSession
 from jwt_cookie_auth.request_auth import get_claims
-from jwt_cookie_auth.serializers import serialize_user
+from jwt_cookie_auth.serializers import UserSerializer, serialize_user
 
 DEMO_USERS = [
     ("admin", "admin", "superuser: the admin, and the Force logout action"),
@@ -106,14 +110,35 @@ def spa_page(request: HttpRequest) -> HttpResponse:
             # Renew 30 s ahead by default; the client never renews before half the
             # token's life, so a 5-second demo token is renewed after about 2.5 s.
             "refresh_ahead": 30,
+            "signed_out_messages": signed_out.MESSAGES,
         },
     )
+
+
+class MeSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """The body of ``GET /api/me/`` (for the OpenAPI schema; the view builds it itself)."""
+
+    user = UserSerializer(read_only=True)
+    session_id = serializers.UUIDField(read_only=True)
+    access_expires_at = serializers.DateTimeField(read_only=True)
+
+
+@cache_control(max_age=86400)
+def favicon(request: HttpRequest) -> FileResponse:
+    """/favicon.ico, for the pages that do not link the icon (the admin, DRF's pages):
+    browsers ask for it on every site, and a 404 there fills the console."""
+    found = finders.find("demo/favicon.svg")
+    if not isinstance(found, str):
+        raise Http404("no favicon")
+    return FileResponse(open(found, "rb"), content_type="image/svg+xml")
 
 
 class MeView(APIView):
     """GET /api/me/: the user, authenticated by the access cookie or a Bearer header."""
 
     permission_classes = [IsAuthenticated]
+    # drf-spectacular reads the response shape from here (settings.OPENAPI).
+    serializer_class = MeSerializer
 
     def get(self, request: Request) -> Response:
         claims: Any = request.auth

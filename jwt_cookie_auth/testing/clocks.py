@@ -6,8 +6,10 @@ and revocation times all read it. ``FrozenClock`` replaces it for a block, so a 
 moves past an access token's lifetime instead of sleeping, and the package's real
 rotation and expiry code runs.
 
-Only the package's clock moves. Django's own sessions, cache timeouts (revocation
-markers, the user cache) and the login throttle's windows keep real time.
+Only the package's clock moves, together with the database clock that production
+uses for the rotation grace window (``jwt_cookie_auth.db_clock``). Django's own
+sessions, cache timeouts (revocation markers, the user cache) and the login
+throttle's windows keep real time.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class FrozenClock:
         self._start = start
         self._current: datetime | None = None
         self._saved: Callable[[], datetime] | None = None
+        self._saved_follows = False
 
     def start(self) -> FrozenClock:
         """Freeze the package's clock; return this clock.
@@ -46,13 +49,18 @@ class FrozenClock:
         # token claims equal, so tests can compare them.
         self._current = moment.replace(microsecond=0)
         self._saved = saved
+        self._saved_follows = clock.database_follows_now
         setattr(clock, "now", self.now)  # noqa: B010 (mypy refuses assigning a function)
+        # The rotation grace window is judged on the database's clock in production;
+        # under a frozen clock it must move with advance() like every other check.
+        clock.database_follows_now = True
         return self
 
     def stop(self) -> None:
         """Give the package its previous clock back (idempotent)."""
         if self._saved is not None:
             setattr(clock, "now", self._saved)  # noqa: B010
+            clock.database_follows_now = self._saved_follows
             self._saved = None
 
     def __enter__(self) -> FrozenClock:

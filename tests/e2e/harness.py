@@ -56,6 +56,13 @@ E2E_USERS = [
     "badcookie",
     "dupcookie",
     "device",
+    "embedded",
+    # tests/e2e/test_browser_clients.py: one per test and flavour (client, recipe).
+    *(
+        f"{flavour}-{case}"
+        for flavour in ("client", "recipe")
+        for case in ("tabs", "csrf", "net", "revoked", "bye")
+    ),
 ]
 
 CHROMIUM_ARGS = [
@@ -188,15 +195,34 @@ class DemoServer:
                 self.process.wait(timeout=10)
 
 
-def start_demo_server(template: Path, workdir: Path, name: str, **env: str) -> DemoServer:
+def start_demo_server(
+    template: Path, workdir: Path, name: str, *, asgi: bool = False, **env: str
+) -> DemoServer:
+    """Start the demo under ``runserver``, or with ``asgi`` under uvicorn (WebSockets)."""
     workdir.mkdir(parents=True, exist_ok=True)
     database = workdir / f"{name}.sqlite3"
     shutil.copyfile(template, database)
     port = free_port()
     log_path = workdir / f"{name}.log"
+    command = [sys.executable, str(MANAGE), "runserver", "--noreload", f"127.0.0.1:{port}"]
+    if asgi:
+        # One uvicorn process: the in-memory channel layer of the demo reaches every
+        # socket (example_project/asgi.py).
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "example_project.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--ws",
+            "websockets",
+        ]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, str(MANAGE), "runserver", "--noreload", f"127.0.0.1:{port}"],
+            command,
             env=demo_env(database, **env),
             cwd=ROOT,
             stdout=log,

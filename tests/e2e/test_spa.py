@@ -76,7 +76,9 @@ def test_2_five_concurrent_calls_at_expiry_make_exactly_one_refresh(
     browsing: Any, demo_server: DemoServer, record_counts: Any
 ) -> None:
     """After the access token expires the page keeps working, and five concurrent API
-    calls produce exactly one POST /auth/refresh/ (single flight), then five retries."""
+    calls produce exactly one POST /auth/refresh/ (single flight), then five retries.
+    Before refreshing, the first call is sent once more under the cross-tab lock (a 401
+    here: no other tab refreshed), so /api/me/ sees six 401s."""
     context = browsing.context()
     traffic = Traffic(context)
     page = open_spa(context, demo_server)
@@ -93,13 +95,13 @@ def test_2_five_concurrent_calls_at_expiry_make_exactly_one_refresh(
     refreshes = traffic.since(mark, "/auth/refresh/")
     api = traffic.since(mark, "/api/me/")
     assert [r.status for r in refreshes] == [200]
-    assert sorted(r.status or 0 for r in api) == [200] * 5 + [401] * 5
-    assert len(seen) == 11, traffic.summary(mark)
+    assert sorted(r.status or 0 for r in api) == [200] * 5 + [401] * 6
+    assert len(seen) == 12, traffic.summary(mark)
     row = demo_server.session_row(info["session_id"])
     assert row["revoked_at"] is None
     assert row["rotations"] == 1
     record_counts(
-        api_401=5, refresh=len(refreshes), total=len(seen), requests=traffic.summary(mark)
+        api_401=6, refresh=len(refreshes), total=len(seen), requests=traffic.summary(mark)
     )
 
     # The page still works on the renewed token: one more call, no refresh.
@@ -183,7 +185,10 @@ def test_3_two_tabs_expiring_together_share_one_refresh(
     refreshes = traffic.since(mark, "/auth/refresh/")
     api = traffic.since(mark, "/api/me/")
     assert [r.status for r in refreshes] == [200], traffic.summary(mark)
-    assert sorted(r.status or 0 for r in api) == [200, 200, 401, 401], traffic.summary(mark)
+    # Each tab's 401; the refreshing tab's retry under the lock (401) and its retry
+    # after the refresh (200); the other tab's retry under the lock, with the new
+    # cookies already in the shared jar (200): no second refresh.
+    assert sorted(r.status or 0 for r in api) == [200, 200, 401, 401, 401], traffic.summary(mark)
     row = demo_server.session_row(info["session_id"])
     assert row["revoked_at"] is None
     assert row["revoke_reason"] in ("", None)
@@ -195,7 +200,7 @@ def test_3_two_tabs_expiring_together_share_one_refresh(
     assert sorted("refresh (other-tab)" in log for log in logs) == [False, True]
     seen = traffic.since(mark)
     record_counts(
-        api_401=2, refresh=len(refreshes), total=len(seen), requests=traffic.summary(mark)
+        api_401=3, refresh=len(refreshes), total=len(seen), requests=traffic.summary(mark)
     )
 
 
@@ -234,17 +239,24 @@ def test_4_admin_force_logout_ends_the_tab_with_a_logout_event_and_no_loop(
     seen = traffic.since(mark)
     exchanges = [f"{e.method} {e.path} {e.status}" for e in seen]
     # A live access cookie's 401 names the reason itself (and deletes the cookies): no
-    # refresh. Once the browser dropped it (3 s), the refused refresh names it.
+    # refresh. Once the browser dropped it (3 s), the call is retried under the lock
+    # (another tab might have refreshed), then the refused refresh names the reason.
     assert exchanges in (
         ["GET /api/me/ 401"],
-        ["GET /api/me/ 401", "POST /auth/refresh/ 401"],
+        ["GET /api/me/ 401", "GET /api/me/ 401", "POST /auth/refresh/ 401"],
     ), exchanges
     assert victim.evaluate("jwtClient.expired") is True
     assert "logout: admin (this-tab)" in (victim.text_content("#event-log") or "")
     assert "an administrator signed you out" in notice
     assert token_cookies(victim_context, demo_server) == {}
     assert demo_server.session_row(info["session_id"])["revoke_reason"] == "admin"
-    record_counts(api_401=1, refresh=len(seen) - 1, total=len(seen), requests=traffic.summary(mark))
+    refreshes = len([e for e in seen if e.path == "/auth/refresh/"])
+    record_counts(
+        api_401=len(seen) - refreshes,
+        refresh=refreshes,
+        total=len(seen),
+        requests=traffic.summary(mark),
+    )
 
     # Further clicks reject at once: still no refresh.
     mark = traffic.mark()
@@ -294,7 +306,7 @@ def test_5_replayed_refresh_token_after_grace_logs_out_thief_and_victim(
     settle(victim)
     assert [f"{e.method} {e.path} {e.status}" for e in victim_traffic.since(mark)] in (
         ["GET /api/me/ 401"],  # a live access cookie: its 401 says reuse_detected
-        ["GET /api/me/ 401", "POST /auth/refresh/ 401"],
+        ["GET /api/me/ 401", "GET /api/me/ 401", "POST /auth/refresh/ 401"],
     )
     assert token_cookies(victim_context, demo_server) == {}
 

@@ -82,6 +82,12 @@ export type ServerLogoutReason =
   | "invalid_token"
   | "duplicate_cookies";
 
+/**
+ * `logout` fires once per ended session in each tab of the origin (`source` says
+ * which tab ended it): after a refused refresh, a 401 whose `code` says the session is
+ * over, or an explicit logout()/logoutAll()/revokeSession() of this browser (also
+ * announced to the other tabs, with the same reason). Never for a network error or 5xx.
+ */
 export interface LogoutEventDetail {
   /**
    * This tab's own action ("logout", "logout-all", "revoked": revokeSession() of this
@@ -127,9 +133,15 @@ export class AuthError extends Error {
 /** The credentials were refused (401), invalid (400) or throttled (429). */
 export class LoginError extends AuthError {}
 
-/** The session is over: log in again. */
+/**
+ * The session is over: log in again. One instance per ended session: every call that
+ * was waiting when it ended, and every later call until the next login, rejects with
+ * the same object.
+ */
 export class SessionExpiredError extends AuthError {
-  constructor(message?: string, response?: Response | null, data?: unknown);
+  /** Why, as the `logout` event's `detail.reason` ("admin", "logout", "expired", ...). */
+  readonly reason: LogoutEventDetail["reason"];
+  constructor(message?: string, response?: Response | null, data?: unknown, reason?: string | null);
 }
 
 export class AuthClient extends EventTarget {
@@ -147,9 +159,15 @@ export class AuthClient extends EventTarget {
   refreshAhead: number;
 
   /**
-   * fetch() with cookies, CSRF, and one shared refresh + one retry on 401. A step-up
-   * 401 (`insufficient_user_authentication`) is returned as is, after a
+   * fetch() with cookies, CSRF, and one shared refresh + one retry on 401. Holding the
+   * cross-tab lock, the refused request is first sent again (another tab may have
+   * refreshed the shared cookies); only if that is refused too does this tab refresh.
+   * A step-up 401 (`insufficient_user_authentication`) is returned as is, after a
    * `reauthenticate` event: no refresh, no logout.
+   *
+   * Rejects with `SessionExpiredError` when the session is over (one `logout` event);
+   * with the refresh's own error when it failed for want of a network (`TypeError`)
+   * or a working server (`AuthError`, `status` 5xx): no logout, the next 401 tries again.
    */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
   /**

@@ -20,14 +20,21 @@
 // - A 401 from any URL except login/refresh/logout/session starts ONE refresh, shared
 //   by every concurrent call of this tab (single flight) and serialised across the
 //   tabs of this origin with the Web Locks API (a localStorage lease where that API is
-//   missing, e.g. outside a secure context). The tab that gets the lock first
-//   refreshes and records the time in localStorage; a tab that gets it afterwards
-//   sees that a refresh completed after its own request went out and only retries.
-//   So two tabs never send the same refresh token. Then the original request is
-//   retried once.
-// - A failed refresh (401) never starts another: the client marks the session
-//   expired, emits `logout` (to every tab) and rejects with SessionExpiredError.
-//   Later 401s reject at once, until login() or a login in another tab. The event's
+//   missing, e.g. outside a secure context). Holding the lock, a tab first sends its
+//   request again: the cookie jar is shared, so if another tab refreshed meanwhile the
+//   retry carries the new cookies and succeeds, and this tab sends no refresh. Only a
+//   retry still refused (401) makes it refresh, then retry once more. A localStorage
+//   note cannot replace that retry: its writes reach other tabs late (a tab that took
+//   the lock 1-3 ms after another tab's refresh still read the old value), while the
+//   cookies of a refresh response are in the jar before its body arrives. So two tabs
+//   never send the same refresh token. Cost: one more 401 per expiry, from the tab
+//   that then refreshes.
+// - A refused refresh (401) never starts another: the client marks the session
+//   expired, emits ONE `logout` (in every tab) and rejects every waiting call with the
+//   same SessionExpiredError (its `reason` is the event's). Later 401s reject at
+//   once with it, until login() or a login in another tab. A network error or a 5xx
+//   during a refresh is no logout: the calls reject with that error (a TypeError, or
+//   AuthError with the status) and the next 401 tries again. The event's
 //   `reason` is the server's (the refusal's JSON `reason`: "admin", "logout",
 //   "reuse_detected", "expired", ...). A 401 whose `code` says the session itself is
 //   over ("session_revoked", "session_expired") ends it the same way without a refresh:
@@ -69,11 +76,16 @@ export class LoginError extends AuthError {
   }
 }
 
-/** The session is over (refresh refused, revoked, logged out): log in again. */
+/**
+ * The session is over (refresh refused, revoked, logged out): log in again. `reason`
+ * says why, as the `logout` event does ("admin", "logout", "expired", ...). Every call
+ * that was waiting when the session ended rejects with the same instance.
+ */
 export class SessionExpiredError extends AuthError {
-  constructor(message = "Your session has expired. Please log in again.", response = null, data = null) {
+  constructor(message = "Your session has expired. Please log in again.", response = null, data = null, reason = null) {
     super(message, response, data);
     this.name = "SessionExpiredError";
+    this.reason = reason || refusalReason(data) || "expired";
   }
 }
 
@@ -221,6 +233,7 @@ export class AuthClient extends EventTarget {
   #csrfToken = null;
   #csrfPromise = null;
   #refreshPromise = null;
+  #endError = null; // the SessionExpiredError of the session that ended, while #expired
   #lastRefreshAt = 0; // when this tab last knew the cookies to be freshly issued
   #session = null;
   #knownAt = 0; // when #session's expiry times were received
@@ -330,16 +343,26 @@ export class AuthClient extends EventTarget {
       this.#emit("reauthenticate", { ...challenge, url: request.url, response });
       return response;
     }
-    if (this.#expired) throw new SessionExpiredError(undefined, response, await readJSON(response));
+    if (this.#expired) throw this.#sessionEnded();
     const data = await readJSON(response);
     if (data && SESSION_OVER.has(data.code) && this.#lastRefreshAt < startedAt) {
       // The session is over (a force logout, say), and no newer cookies arrived since
       // this request left (a login in another tab): no refresh, the server's reason.
-      this.#endSession(refusalReason(data) || "expired", "this-tab");
-      throw new SessionExpiredError(describe(data, response), response, data);
+      this.#endSession(
+        refusalReason(data) || "expired",
+        "this-tab",
+        new SessionExpiredError(describe(data, response), response, data),
+      );
+      throw this.#sessionEnded();
     }
-    await this.#refreshAfter(startedAt);
-    // Retried once: a second 401 is the caller's to handle, never another refresh.
+    // The retry under the lock (see #refreshLocked): when it succeeds, it is the answer.
+    let retried = null;
+    await this.#refreshAfter(startedAt, async () => {
+      retried = await this.#send(request.clone());
+      return retried;
+    });
+    if (retried && retried.status !== 401) return retried;
+    // Retried once after a refresh: a second 401 is the caller's, never another refresh.
     return this.#send(request);
   }
 
@@ -384,6 +407,7 @@ export class AuthClient extends EventTarget {
     const data = await readJSON(response);
     if (!response.ok) throw new LoginError(describe(data, response), response, data);
     this.#expired = false;
+    this.#endError = null;
     this.#lastRefreshAt = Date.now();
     this.#adopt(data, response);
     this.#share("login", data);
@@ -497,7 +521,11 @@ export class AuthClient extends EventTarget {
     const response = await attempt(false);
     if (unsafe && response.status === 403) {
       const data = await readJSON(response);
-      if (data && typeof data.detail === "string" && data.detail.startsWith("CSRF Failed")) {
+      // The error's `code` tells a CSRF refusal from other 403s; `detail` is translated,
+      // so its "CSRF Failed" prefix is only the fallback for servers without codes.
+      const csrfFailed =
+        data && (data.code === "csrf_failed" || (typeof data.detail === "string" && data.detail.startsWith("CSRF Failed")));
+      if (csrfFailed) {
         // A stale token (rotated at login in another tab): one retry with a new one.
         this.#csrfToken = null;
         return attempt(true);
@@ -520,43 +548,73 @@ export class AuthClient extends EventTarget {
 
   // --- refresh --------------------------------------------------------------------
 
-  #refreshAfter(startedAt) {
+  #refreshAfter(startedAt, retry) {
     // The cookies were renewed after the failed request left: just retry it.
     if (this.#lastRefreshAt >= startedAt) return Promise.resolve(this.#session);
-    return this.#refreshShared(startedAt);
+    return this.#refreshShared(startedAt, retry);
+  }
+
+  // The error every call gets once the session has ended.
+  #sessionEnded() {
+    return this.#endError || new SessionExpiredError();
   }
 
   // One refresh per tab at a time; `since`: a refresh completed after it will do.
-  #refreshShared(since) {
-    if (this.#expired) return Promise.reject(new SessionExpiredError());
+  // `retry`: the refused request, sent again under the lock before any refresh (only
+  // the first caller's: the others wait for this one outcome, then retry).
+  #refreshShared(since, retry = null) {
+    if (this.#expired) return Promise.reject(this.#sessionEnded());
     if (!this.#refreshPromise) {
-      this.#refreshPromise = this.#withLock(() => this.#refreshLocked(since)).finally(() => {
+      this.#refreshPromise = this.#withLock(() => this.#refreshLocked(since, retry)).finally(() => {
         this.#refreshPromise = null;
       });
     }
     return this.#refreshPromise;
   }
 
-  async #refreshLocked(since) {
-    // Another tab may have refreshed, or found the session dead, while this one
-    // waited for the lock: then this tab sends no refresh of its own.
+  async #refreshLocked(since, retry) {
+    // Another tab may have found the session dead while this one waited for the lock.
     const shared = loadJSON(this.#key);
-    if (shared && shared.loggedOutAt >= since) {
-      this.#endSession(shared.reason || "expired", "other-tab");
-      throw new SessionExpiredError();
-    }
-    if (shared && shared.at >= since && !this.#expired) {
+    if (shared && shared.loggedOutAt >= since) this.#endSession(shared.reason || "expired", "other-tab");
+    if (this.#expired) throw this.#sessionEnded();
+    if (retry) {
+      // Another tab may have refreshed while this one waited: its cookies are in the
+      // shared jar, so the refused request, sent again, now carries them. Only if it is
+      // still refused does this tab refresh (localStorage is no proof either way: a
+      // write there reaches the other tabs late).
+      const sentAt = Date.now();
+      const response = await retry();
+      if (response.status !== 401) {
+        this.#lastRefreshAt = Math.max(this.#lastRefreshAt, sentAt);
+        return this.#session;
+      }
+      const data = await readJSON(response);
+      if (data && SESSION_OVER.has(data.code)) {
+        this.#endSession(
+          refusalReason(data) || "expired",
+          "this-tab",
+          new SessionExpiredError(describe(data, response), response, data),
+        );
+        throw this.#sessionEnded();
+      }
+      if (this.#expired) throw this.#sessionEnded(); // told by another tab meanwhile
+    } else if (shared && shared.at >= since) {
+      // An explicit or proactive refresh: another tab's, completed while this one
+      // waited, will do (at worst the server's grace period covers a stale read).
       this.#fromOtherTab("refresh", shared);
       return this.#session;
     }
-    if (this.#expired) throw new SessionExpiredError();
     const response = await this.#send(
       new Request(this.#urls.refresh, { method: "POST", headers: { Accept: "application/json" } }),
     );
     const data = await readJSON(response);
     if (response.status === 401) {
-      this.#endSession(refusalReason(data) || "expired", "this-tab");
-      throw new SessionExpiredError(describe(data, response), response, data);
+      this.#endSession(
+        refusalReason(data) || "expired",
+        "this-tab",
+        new SessionExpiredError(describe(data, response), response, data),
+      );
+      throw this.#sessionEnded();
     }
     if (!response.ok || !data) throw new AuthError(describe(data, response), response, data);
     this.#lastRefreshAt = Date.now();
@@ -569,7 +627,19 @@ export class AuthClient extends EventTarget {
   async #withLock(task) {
     const locks = globalThis.navigator?.locks;
     if (locks && typeof locks.request === "function") {
-      return locks.request(this.#key, task);
+      let started = false;
+      try {
+        return await locks.request(this.#key, () => {
+          started = true;
+          return task();
+        });
+      } catch (error) {
+        // A frame whose storage the browser blocks (a third-party embed without
+        // storage partitioning) gets a SecurityError from Web Locks: no other tab can
+        // share this one's storage there, so it goes on alone (the lease below, or
+        // none). An error of the task itself is the caller's.
+        if (started || error?.name !== "SecurityError") throw error;
+      }
     }
     return this.#withLease(task);
   }
@@ -614,14 +684,18 @@ export class AuthClient extends EventTarget {
       const { csrf_token: _csrf, ...session } = data;
       this.#session = session;
       this.#expired = false;
+      this.#endError = null;
       this.#knownAt = Date.now();
     }
     this.#schedule();
   }
 
-  #endSession(reason, source) {
+  // One end per session: the first caller's error and reason are kept (every waiting
+  // call rejects with that error) and the `logout` event fires once per tab.
+  #endSession(reason, source, error = null) {
     const wasExpired = this.#expired;
     this.#expired = true;
+    if (!wasExpired || !this.#endError) this.#endError = error || new SessionExpiredError(undefined, null, null, reason);
     this.#session = null;
     this.#clearTimer();
     if (source === "this-tab") {
@@ -719,6 +793,7 @@ export class AuthClient extends EventTarget {
     if (type === "login" || !this.#session || record.session_id !== this.#session.session_id) {
       // Another login (maybe another user): ask the server who this is now.
       this.#expired = false;
+      this.#endError = null;
       this.#loadSession({ adoptUser: true })
         .then((data) => this.#emit(type, { session: data.user ? data : null, source: "other-tab" }))
         .catch(() => {});

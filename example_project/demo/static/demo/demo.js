@@ -96,7 +96,7 @@ for (const button of document.querySelectorAll("[data-revoke]")) {
 }
 
 // The private page counts down to the access token's expiry.
-const expiry = document.getElementById("access-expiry");
+const expiry = document.querySelector("#access-expiry time");
 if (expiry) {
   const countdown = document.getElementById("access-countdown");
   const end = Date.parse(expiry.getAttribute("datetime"));
@@ -110,14 +110,17 @@ if (expiry) {
   tick();
 }
 
-// Secure cookies are dropped over plain HTTP anywhere but localhost.
-if (location.protocol === "http:" && location.hostname !== "localhost") {
+// Over plain HTTP a browser keeps Secure cookies only in what it counts as a secure
+// context: Chromium on localhost, *.localhost and 127.0.0.1, Firefox on localhost; never
+// Safari (README "Development"). Elsewhere a login would not stick: say so.
+if (location.protocol === "http:" && !window.isSecureContext) {
   const warning = document.createElement("p");
   warning.className = "note";
+  warning.id = "insecure-host-warning";
   const link = document.createElement("a");
   link.href = `http://localhost:${location.port}${location.pathname}`;
   link.textContent = link.href;
-  warning.append("Open ", link, " instead: browsers may refuse the Secure token cookies over plain " +
-    "HTTP on any other host, so a login here will not stick.");
+  warning.append("This browser drops the Secure token cookies over plain HTTP on this " +
+    "address, so a login here will not stick. Open ", link, " instead.");
   document.querySelector("main").prepend(warning);
 }

@@ -10,7 +10,12 @@ const autoRefresh = root.dataset.autoRefresh === "true";
 const client = new AuthClient({ refreshAhead });
 window.jwtClient = client; // for the browser console (and the end-to-end tests)
 
-const time = (date) => date.toLocaleTimeString([], { hour12: false });
+// One format and zone on every demo page, server-rendered or not: "2026-11-30 18:40:12 UTC"
+// (the server pages' utc_time filter), whatever the browser's locale and time zone.
+const time = (date) => `${date.toISOString().slice(0, 19).replace("T", " ")} UTC`;
+// Why a user is signed out, one sentence per reason: the server pages' table
+// (example_project/demo/signed_out.py), put in the page by json_script.
+const signedOutMessages = JSON.parse($("signed-out-messages").textContent);
 const usernameOf = (user) => (user ? String(user[root.dataset.usernameField] ?? user.id) : "");
 
 function log(text) {
@@ -23,7 +28,7 @@ function setState(state) {
   root.dataset.state = state;
   $("signed-in").hidden = state !== "signed-in";
   $("signed-out").hidden = state !== "signed-out";
-  $("spa-logout").hidden = state !== "signed-in";
+  $("spa-logout-here").hidden = state !== "signed-in";
 }
 
 function showSignedIn() {
@@ -40,22 +45,8 @@ function showSignedOut(reason) {
   $("who").textContent = "You are anonymous.";
   const notice = $("logged-out-notice");
   // `reason`: this tab's own action, or the server's (the refusal's JSON `reason`).
-  const reasons = {
-    expired: "Your session has ended (it timed out). Log in again.",
-    absolute_lifetime: "Your session has ended (it reached its maximum lifetime). Log in again.",
-    admin: "Your session has ended: an administrator signed you out. Log in again.",
-    command: "Your session has ended: an administrator signed you out. Log in again.",
-    password_change: "Your session has ended: your password was changed. Log in again.",
-    reuse_detected:
-      "Your session has ended: a stolen refresh token was replayed, so every token of this login was revoked. Log in again.",
-    logout: "You logged out.",
-    logout_all: "You logged out everywhere.",
-    "logout-all": "You logged out everywhere.",
-    revoked: "You revoked this browser's session.",
-    user_revoked: "Your session has ended: it was revoked from another device. Log in again.",
-  };
   notice.hidden = !reason;
-  notice.textContent = reason ? reasons[reason] || `Logged out (${reason}).` : "";
+  notice.textContent = reason ? signedOutMessages[reason] || `Logged out (${reason}).` : "";
 }
 
 // The countdown and "when will it be renewed", redrawn every quarter second.
@@ -104,8 +95,8 @@ async function loadSessions() {
     row.dataset.sessionId = session.id;
     if (session.current) row.className = "current";
     const cells = [
-      new Date(session.created_at).toLocaleString() + (session.current ? " (this browser)" : ""),
-      new Date(session.last_used_at).toLocaleString(),
+      time(new Date(session.created_at)) + (session.current ? " (this browser)" : ""),
+      time(new Date(session.last_used_at)),
       deviceLabel(session),
       session.ip_address || "—",
     ];
@@ -180,7 +171,6 @@ $("call-api").addEventListener("click", () => callApi(1));
 $("call-api-5").addEventListener("click", () => callApi(5));
 $("reload-sessions").addEventListener("click", loadSessions);
 for (const [id, action] of [
-  ["spa-logout", () => client.logout()],
   ["spa-logout-here", () => client.logout()],
   ["spa-logout-all", () => client.logoutAll()],
 ]) {

@@ -1,0 +1,267 @@
+"""App hosts in network namespaces on this machine, sharing one PostgreSQL and one Redis.
+
+Each host is a network namespace (``ip netns add``) joined to the root namespace by
+a veth pair on its own /30 (host side ``10.231.N.2``, root side ``10.231.N.1``),
+running the live test project (``tests.netns_settings``) under gunicorn on
+``10.231.N.2:8000``. Its clock is off by ``skew`` seconds through the package's
+injected clock (``JWT_TEST_CLOCK_SKEW_SECONDS``, ``tests/skewed_clock.py``).
+
+The shared servers run in the root namespace and listen on every root-side address:
+a private PostgreSQL cluster (``tests.pg_replica.Cluster``; the system server on 5432
+listens on loopback only) and a private redis-server.
+
+Needs root (or CAP_NET_ADMIN) for ``ip netns``; ``missing()`` says why not, for the
+skip message. Namespaces are deleted on the way out, failure or not
+(``netns_hosts()``); a killed run may leave ``jwtp*`` namespaces: ``ip netns del``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests import pg_replica
+from tests.servers import (
+    PYTHON,
+    ROOT,
+    HttpSession,
+    _die_with_parent,
+    _gunicorn_options,
+    _stop_process,
+    free_port,
+    wait_for,
+)
+
+APP_PORT = 8000
+
+
+def _ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True, text=True, timeout=30)
+
+
+def missing() -> str | None:
+    """Return why namespaces cannot be made here, or None when they can."""
+    if shutil.which("ip") is None:
+        return "ip (iproute2) is not installed"
+    probe = f"jwtp{secrets.token_hex(3)}"
+    try:
+        _ip("netns", "add", probe)
+    except (subprocess.CalledProcessError, OSError) as exc:
+        detail = getattr(exc, "stderr", "") or exc
+        return f"ip netns add is not permitted here ({str(detail).strip()})"
+    with suppress(subprocess.CalledProcessError):
+        _ip("netns", "del", probe)
+    return pg_replica.missing()
+
+
+class Namespace:
+    """A network namespace with a veth pair to the root namespace."""
+
+    def __init__(self, subnet: int) -> None:
+        tag = secrets.token_hex(3)
+        self.name = f"jwtp{tag}"
+        self.outer_if = f"jp{tag}o"
+        self.inner_if = f"jp{tag}i"
+        self.outer_ip = f"10.231.{subnet}.1"
+        self.inner_ip = f"10.231.{subnet}.2"
+        self.created = False
+
+    def create(self) -> None:
+        _ip("netns", "add", self.name)
+        self.created = True
+        _ip("link", "add", self.outer_if, "type", "veth", "peer", "name", self.inner_if)
+        _ip("link", "set", self.inner_if, "netns", self.name)
+        _ip("addr", "add", f"{self.outer_ip}/30", "dev", self.outer_if)
+        _ip("link", "set", self.outer_if, "up")
+        inside = ("netns", "exec", self.name, "ip")
+        _ip(*inside, "addr", "add", f"{self.inner_ip}/30", "dev", self.inner_if)
+        _ip(*inside, "link", "set", self.inner_if, "up")
+        _ip(*inside, "link", "set", "lo", "up")
+
+    def delete(self) -> None:
+        # Deleting the namespace destroys its end of the pair, and so the pair.
+        if self.created:
+            with suppress(subprocess.CalledProcessError):
+                _ip("netns", "del", self.name)
+        with suppress(subprocess.CalledProcessError):
+            _ip("link", "del", self.outer_if)
+
+
+class RedisOn:
+    """A private redis-server listening on loopback and the given addresses."""
+
+    def __init__(self, addresses: list[str]) -> None:
+        self.port = free_port()
+        self.addresses = addresses
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", *self.addresses,
+             "--save", "", "--appendonly", "no", "--protected-mode", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )  # fmt: skip
+        probe = HttpSession(("127.0.0.1", self.port))  # only for its address
+
+        def up() -> bool:
+            import socket
+
+            try:
+                with socket.create_connection(probe.address, timeout=1) as sock:
+                    sock.sendall(b"PING\r\n")
+                    return sock.recv(64).startswith(b"+PONG")
+            except OSError:
+                return False
+
+        wait_for(up, 10, "redis-server")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            _stop_process(self.proc, signal.SIGTERM, 10)
+
+
+@dataclass
+class AppHost:
+    """gunicorn of the live project inside ``namespace``, its clock off by ``skew`` s."""
+
+    namespace: Namespace
+    skew: float
+    env: dict[str, str]
+    proc: subprocess.Popen[bytes] | None = None
+    log: Path | None = None
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return (self.namespace.inner_ip, APP_PORT)
+
+    def start(self) -> None:
+        fd, name = tempfile.mkstemp(prefix="gunicorn-netns-", suffix=".log")
+        self.log = Path(name)
+        with os.fdopen(fd, "wb") as log:
+            self.proc = subprocess.Popen(
+                ["ip", "netns", "exec", self.namespace.name, PYTHON, "-m", "gunicorn",
+                 "django.core.wsgi:get_wsgi_application()",
+                 "--bind", f"{self.namespace.inner_ip}:{APP_PORT}", "--workers", "1",
+                 "--worker-class", "sync", "--timeout", "30", "--graceful-timeout", "5",
+                 "--chdir", str(ROOT), "--log-level", "warning", *_gunicorn_options()],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )  # fmt: skip
+
+        def ready() -> bool:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited early:\n{self.log_text()}")
+            try:
+                return HttpSession(self.address).get("/auth/session/").status == 200
+            except OSError:
+                return False
+
+        try:
+            wait_for(ready, 90, f"gunicorn in {self.namespace.name}", interval=0.2)
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}\n{self.log_text()}") from None
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")[-20000:] if self.log else ""
+
+    def stop(self) -> None:
+        try:
+            if self.proc is not None:
+                _stop_process(self.proc, signal.SIGTERM, 15)
+        finally:
+            if self.log is not None:
+                self.log.unlink(missing_ok=True)
+
+
+@dataclass
+class Fleet:
+    hosts: list[AppHost]
+    database: pg_replica.Cluster
+    redis: RedisOn
+    python_env: dict[str, str]
+
+    def python(self, code: str) -> str:
+        """Run Django code from the root namespace against the shared servers."""
+        out = subprocess.run(
+            [PYTHON, "-c", f"import django\ndjango.setup()\n{code}"],
+            cwd=ROOT, env=self.python_env, capture_output=True, text=True, timeout=180,
+        )  # fmt: skip
+        if out.returncode != 0:
+            raise RuntimeError(f"python failed:\n{out.stdout}\n{out.stderr}")
+        return out.stdout
+
+
+def _env(
+    db_host: str, db_port: int, redis: str, skew: float, extra: dict[str, str]
+) -> dict[str, str]:
+    return {
+        **os.environ,
+        **extra,
+        "DJANGO_SETTINGS_MODULE": "tests.netns_settings",
+        "JWT_LIVE_DB_NAME": pg_replica.DB_NAME,
+        "PGHOST": db_host,
+        "PGPORT": str(db_port),
+        "JWT_LIVE_REDIS_URL": redis,
+        "JWT_TEST_CLOCK_SKEW_SECONDS": str(skew),
+        "PYTHONPATH": str(ROOT),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+
+
+@contextmanager
+def netns_hosts(skews: list[float], extra_env: dict[str, str] | None = None) -> Iterator[Fleet]:
+    """Start one app host per skew, in its own namespace; tear everything down after."""
+    extra = extra_env or {}
+    first = 1 + secrets.randbelow(200)
+    namespaces = [Namespace(first + i) for i in range(len(skews))]
+    with ExitStack() as stack:
+        for namespace in namespaces:
+            stack.callback(namespace.delete)
+            namespace.create()
+        root = Path(tempfile.mkdtemp(prefix="jwt-netns-pg-"))
+        database = pg_replica.Cluster(root / "data", free_port())
+        stack.callback(shutil.rmtree, root, True)
+        listen = ["127.0.0.1", *(n.outer_ip for n in namespaces)]
+        pg_replica.init_cluster(database.data, hba=["host all all 10.231.0.0/16 trust"])
+        stack.callback(database.stop)
+        database.start(listen=",".join(listen))
+        with database.connect("postgres") as conn:
+            conn.execute(f"CREATE DATABASE {pg_replica.DB_NAME}")
+        redis = RedisOn([n.outer_ip for n in namespaces])
+        stack.callback(redis.stop)
+        redis.start()
+        python_env = _env("127.0.0.1", database.port, f"redis://127.0.0.1:{redis.port}/0", 0, extra)
+        fleet = Fleet([], database, redis, python_env)
+        fleet.python(
+            "from django.core.management import call_command\n"
+            "call_command('migrate', verbosity=0, interactive=False)"
+        )
+        for namespace, skew in zip(namespaces, skews, strict=True):
+            env = _env(
+                namespace.outer_ip,
+                database.port,
+                f"redis://{namespace.outer_ip}:{redis.port}/0",
+                skew,
+                extra,
+            )
+            host = AppHost(namespace, skew, env)
+            stack.callback(host.stop)
+            host.start()
+            fleet.hosts.append(host)
+        yield fleet
