@@ -17,7 +17,7 @@ import pytest
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from jwt_cookie_auth import keys, revocation, tokens, verified_tokens
+from jwt_cookie_auth import keys, revocation, step_up, tokens, verified_tokens
 from jwt_cookie_auth.clock import now
 from jwt_cookie_auth.models import RevokeReason
 from tests.conftest import FakeClock, access_cookie, api_status, login, new_session
@@ -86,6 +86,19 @@ def test_a_hit_returns_claims_the_caller_cannot_spoil() -> None:
     first = verified_tokens.decode(token, tokens.ACCESS)
     first.payload["role"] = "admin"
     assert verified_tokens.decode(token, tokens.ACCESS)["role"] == "reader"
+
+
+def test_nested_claims_of_a_hit_cannot_be_spoiled_either() -> None:
+    """Lists and objects are copied too: appending to ``amr`` must not pass step-up later."""
+    token = mint(amr=["pwd"], auth_time=int(now().timestamp()), prefs={"tags": ["a"]})
+    first = verified_tokens.decode(token, tokens.ACCESS)
+    first["amr"].append("otp")
+    first["prefs"]["tags"].append("b")
+    for _ in range(2):  # the stored entry and every later hit keep the token's values
+        later = verified_tokens.decode(token, tokens.ACCESS)
+        assert later["amr"] == ["pwd"]
+        assert later["prefs"] == {"tags": ["a"]}
+        assert step_up.shortfall(later, None, ["otp"]) is not None
 
 
 def test_revocation_is_still_checked_on_every_request(logged_in: Client, user: Any) -> None:
