@@ -33,7 +33,7 @@ SESSIONS_SQL = """
 INSERT INTO jwt_cookie_auth_loginsession
     (id, user_id, created_at, last_used_at, expires_at, absolute_expires_at, persistent,
      user_agent, ip_address, refresh_jti, refresh_issued_at, previous_jti, rotated_at,
-     revoked_at, revoke_reason)
+     revoked_at, revoke_reason, amr)
 SELECT gen_random_uuid(), (%(users)s::int[])[1 + i %% %(n_users)s],
        now() - interval '40 days', now() - interval '30 days',
        now() + %(offset)s * interval '1 day' - i * interval '1 second',
@@ -41,7 +41,8 @@ SELECT gen_random_uuid(), (%(users)s::int[])[1 + i %% %(n_users)s],
        true, 'Mozilla/5.0 (benchmark)', '127.0.0.1', md5(i::text || %(salt)s),
        now() - interval '31 days', '', NULL,
        CASE WHEN i %% 3 = 0 THEN now() - interval '30 days' END,
-       CASE WHEN i %% 3 = 0 THEN 'logout' ELSE '' END
+       CASE WHEN i %% 3 = 0 THEN 'logout' ELSE '' END,
+       '["pwd"]'::jsonb
 FROM generate_series(1, %(n)s) AS i
 """
 
