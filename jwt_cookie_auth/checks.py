@@ -51,6 +51,7 @@ def register() -> None:
     checks.register(check_extensions, checks.Tags.security)
     checks.register(check_partitioned, checks.Tags.security)
     checks.register(check_verified_token_cache, checks.Tags.security)
+    checks.register(check_local_revocation_cache, checks.Tags.security, checks.Tags.caches)
 
 
 def _error(number: int, msg: str, hint: str) -> checks.CheckMessage:
@@ -955,3 +956,54 @@ def check_verified_token_cache(**kwargs: Any) -> list[checks.CheckMessage]:
             )
         ]
     return []
+
+
+def check_local_revocation_cache(**kwargs: Any) -> list[checks.CheckMessage]:
+    """LOCAL_REVOCATION_CACHE's settings are valid and its prerequisites present."""
+    from jwt_cookie_auth import local_revocation, resp3
+
+    errors = []
+    silence = app_settings.LOCAL_REVOCATION_CACHE_MAX_SILENCE
+    if not local_revocation.max_silence_valid(silence):
+        errors.append(
+            _error(
+                167,
+                f"LOCAL_REVOCATION_CACHE_MAX_SILENCE must be a timedelta from 10 ms to 5 s, "
+                f"not {silence!r}.",
+                "Local entries are trusted only while Redis has answered within this "
+                "bound: e.g. timedelta(milliseconds=250), the default.",
+            )
+        )
+    for name in ("LOCAL_REVOCATION_CACHE_SIZE", "LOCAL_REVOCATION_CACHE_MAX_BYTES"):
+        value = getattr(app_settings, name)
+        if type(value) is not int or value < 1:
+            errors.append(
+                _error(
+                    168,
+                    f"{name} must be a positive integer, not {value!r}.",
+                    "It bounds each process's memory: entries, and bytes of keys and values.",
+                )
+            )
+    if not app_settings.LOCAL_REVOCATION_CACHE:
+        return errors
+    cache = getattr(settings, "CACHES", {}).get(app_settings.CACHE_ALIAS, {})
+    client_class = cache.get("OPTIONS", {}).get("CLIENT_CLASS", "django_redis.client.DefaultClient")
+    missing = []
+    if cache.get("BACKEND") != DJANGO_REDIS or client_class not in (
+        "django_redis.client.DefaultClient",
+        "django_redis.client.default.DefaultClient",
+    ):
+        missing.append(f"django-redis's DefaultClient, not {cache.get('BACKEND')!r}")
+    if not resp3.hiredis_available():
+        missing.append("hiredis 3.2 or later, which is not installed")
+    if missing:
+        errors.append(
+            _error(
+                165,
+                "LOCAL_REVOCATION_CACHE needs " + " and ".join(missing) + ".",
+                "Use django_redis.cache.RedisCache with its default CLIENT_CLASS on Redis 6 "
+                "or later and pip install 'django-jwt-cookie-auth[redis]' (hiredis), or set "
+                "LOCAL_REVOCATION_CACHE to False.",
+            )
+        )
+    return errors

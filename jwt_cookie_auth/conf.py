@@ -53,6 +53,13 @@ DEFAULTS: dict[str, Any] = {
     "REVOCATION_CACHE_REPLICA_TIMEOUT": timedelta(milliseconds=500),
     "CACHE_USERS": False,
     "USER_CACHE_TIMEOUT": timedelta(minutes=5),
+    # A per-process copy of the revocation markers kept honest by Redis CLIENT
+    # TRACKING, trusted only while Redis has answered within MAX_SILENCE; entries and
+    # bytes of keys and values per process (local_revocation.py).
+    "LOCAL_REVOCATION_CACHE": False,
+    "LOCAL_REVOCATION_CACHE_MAX_SILENCE": timedelta(milliseconds=250),
+    "LOCAL_REVOCATION_CACHE_SIZE": 10_000,
+    "LOCAL_REVOCATION_CACHE_MAX_BYTES": 4 * 1024 * 1024,
     # Verified access tokens kept per process (token string -> claims), so a token seen
     # before skips the signature check; 0 disables (verified_tokens.py).
     "VERIFIED_TOKEN_CACHE_SIZE": 1024,
@@ -224,6 +231,22 @@ class Settings:
     @property
     def VERIFIED_TOKEN_CACHE_SIZE(self) -> int:
         return self._get("VERIFIED_TOKEN_CACHE_SIZE")  # type: ignore[no-any-return]
+
+    @property
+    def LOCAL_REVOCATION_CACHE(self) -> bool:
+        return self._get("LOCAL_REVOCATION_CACHE")  # type: ignore[no-any-return]
+
+    @property
+    def LOCAL_REVOCATION_CACHE_MAX_SILENCE(self) -> timedelta:
+        return self._get("LOCAL_REVOCATION_CACHE_MAX_SILENCE")  # type: ignore[no-any-return]
+
+    @property
+    def LOCAL_REVOCATION_CACHE_SIZE(self) -> int:
+        return self._get("LOCAL_REVOCATION_CACHE_SIZE")  # type: ignore[no-any-return]
+
+    @property
+    def LOCAL_REVOCATION_CACHE_MAX_BYTES(self) -> int:
+        return self._get("LOCAL_REVOCATION_CACHE_MAX_BYTES")  # type: ignore[no-any-return]
 
     @property
     def USER_CACHE_TIMEOUT(self) -> timedelta:

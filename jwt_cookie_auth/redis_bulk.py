@@ -24,6 +24,7 @@ from typing import Any
 from django.core.cache import BaseCache
 
 from jwt_cookie_auth.cache_primary import confirm_replicated
+from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.overlap import default_client
 
 logger = logging.getLogger("jwt_cookie_auth")
@@ -59,6 +60,10 @@ def set_all(cache: BaseCache, keys: Sequence[str], value: Any, timeout: int) -> 
                 chunk = [client.make_key(key) for key in keys[start : start + CHUNK]]
                 connected = int(script(keys=chunk, args=[encoded, timeout], client=connection))
             written = True
+            if app_settings.LOCAL_REVOCATION_CACHE:
+                # Served after Redis has written the invalidations our writes caused to
+                # every tracking process (local_revocation): then we report done.
+                connection.ping()
             confirm_replicated(connection, connected, len(keys))
     except Exception:
         if written:

@@ -61,6 +61,9 @@ for _key, _env in [
 ]:
     if os.environ.get(_env):
         JWT_COOKIE_AUTH[_key] = timedelta(seconds=float(os.environ[_env]))
+# JWT_LIVE_LOCAL_REVOCATION_CACHE=1: each worker keeps tracked markers (local_revocation).
+if os.environ.get("JWT_LIVE_LOCAL_REVOCATION_CACHE") == "1":
+    JWT_COOKIE_AUTH["LOCAL_REVOCATION_CACHE"] = True
 
 # Server errors go to the gunicorn log, where a failing test prints them from.
 LOGGING = {

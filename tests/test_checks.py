@@ -249,6 +249,29 @@ BAD_CONFIGS: dict[str, list[dict[str, Any]]] = {
         jwt_config(VERIFIED_TOKEN_CACHE_SIZE="1024"),
         jwt_config(VERIFIED_TOKEN_CACHE_SIZE=1_000_001),
     ],
+    # Django's RedisCache (SHARED_CACHES) has no tracking connection of ours.
+    "E165": [
+        jwt_config(LOCAL_REVOCATION_CACHE=True),
+        sound(
+            CACHES={
+                "default": {
+                    "BACKEND": "django_redis.cache.RedisCache",
+                    "LOCATION": "redis://127.0.0.1:6379/0",
+                    "OPTIONS": {"CLIENT_CLASS": "django_redis.client.HerdClient"},
+                }
+            },
+            JWT_COOKIE_AUTH={"LOCAL_REVOCATION_CACHE": True},
+        ),
+    ],
+    "E167": [
+        jwt_config(LOCAL_REVOCATION_CACHE_MAX_SILENCE=0.25),
+        jwt_config(LOCAL_REVOCATION_CACHE_MAX_SILENCE=timedelta(milliseconds=5)),
+        jwt_config(LOCAL_REVOCATION_CACHE_MAX_SILENCE=timedelta(seconds=6)),
+    ],
+    "E168": [
+        jwt_config(LOCAL_REVOCATION_CACHE_SIZE=0),
+        jwt_config(LOCAL_REVOCATION_CACHE_MAX_BYTES="4M"),
+    ],
     # Django's RedisCache (SHARED_CACHES) sends no WAIT.
     "W150": [jwt_config(REVOCATION_CACHE_MIN_REPLICAS=1)],
     "W080": [sound(CACHES=DUMMY_CACHES), sound(CACHES=DUMMY_CACHES, DEBUG=True)],
@@ -348,6 +371,19 @@ NEAR_MISSES: list[tuple[str, dict[str, Any]]] = [
     ("E151", jwt_config(REVOCATION_CACHE_REPLICA_TIMEOUT=timedelta(seconds=10))),
     ("W150", jwt_config(REVOCATION_CACHE_MIN_REPLICAS="connected")),
     ("E160", jwt_config(VERIFIED_TOKEN_CACHE_SIZE=0)),
+    (
+        "E165",
+        sound(
+            CACHES={
+                "default": {
+                    "BACKEND": "django_redis.cache.RedisCache",
+                    "LOCATION": "redis://127.0.0.1:6379/0",
+                }
+            },
+            JWT_COOKIE_AUTH={"LOCAL_REVOCATION_CACHE": True},
+        ),
+    ),
+    ("E167", jwt_config(LOCAL_REVOCATION_CACHE_MAX_SILENCE=timedelta(seconds=5))),
     ("E160", jwt_config(VERIFIED_TOKEN_CACHE_SIZE=1_000_000)),
     (
         "W150",

@@ -1,0 +1,402 @@
+"""A per-process copy of revocation markers, kept honest by Redis ``CLIENT TRACKING``.
+
+With ``LOCAL_REVOCATION_CACHE`` on (django-redis, Redis 6+, ``hiredis`` >= 3.2), each
+process keeps the markers it has read (``revocation.lookup``) in a dictionary, so a
+request whose session it has seen costs a dictionary lookup and no network round trip.
+Redis tells it when any of them changes:
+
+- one dedicated connection per process to the cache's primary speaks RESP3 and has
+  ``CLIENT TRACKING on``: every key read on it is tracked, and the server pushes an
+  ``invalidate`` message on the same connection when the key changes, expires, is
+  evicted, or the database is flushed (a null key list: everything goes);
+- before **every** use the connection is drained without blocking (``recv`` on a
+  non-blocking socket) and the invalidations are applied, under one lock (gthread
+  workers share a process); a miss reads the key through that connection, so it becomes
+  tracked, and its reply comes in stream order with the pushes: an invalidation sent
+  after the read is applied before the next use of the entry;
+- entries are trusted only while the connection has **proven itself alive** within
+  ``LOCAL_REVOCATION_CACHE_MAX_SILENCE`` (default 250 ms): a ``PING`` goes out when
+  the last proof (a ``PONG`` or a reply) is older than half the bound, and its reply
+  is read by a later drain. Past the bound (a hung server that closes nothing, a lost
+  network) every entry is dropped and lookups take the normal path (django-redis,
+  then the database) until the server answers again;
+- a socket error, an EOF (Redis restarted or killed the connection), a reply we did
+  not expect: every entry is dropped, the connection closed, and the normal path used;
+  a new connection is tried lazily, with backoff (0.1 s doubling to 5 s);
+- a "live" entry is also dropped locally ``REVOCATION_CACHE_TIMEOUT`` after it was
+  read, as the marker in Redis would be.
+
+The revoking side (``redis_bulk.set_all``, ``revocation.mark_revoked``) sends one more
+command (``PING``) after writing its markers and before returning. Redis writes a
+command's reply and the invalidation pushes it causes in the same event-loop pass, in
+no fixed order between clients; a command sent after that reply is served in a later
+pass. So when the revoking call returns, every tracking process's invalidation has been
+written to its socket: on one host (loopback) it is readable by that process's next
+drain, i.e. refused on its very next request; across hosts it is in flight, ahead of
+any later reply, and arrives within the network's latency.
+
+Memory per process: at most ``LOCAL_REVOCATION_CACHE_SIZE`` entries (default 10,000)
+and ``LOCAL_REVOCATION_CACHE_MAX_BYTES`` of keys and raw values (default 4 MiB), oldest
+first out. A marker entry measured 262 bytes in all, 84 of them counted against
+``MAX_BYTES`` (``benchmarks/bench_local_revocation.py``): 2.6 MB at the default size.
+Only django-redis's ``DefaultClient`` (one server or primary/replicas, TCP, no TLS) is
+served; anything else, or Redis older than 6, leaves the normal path (logged once).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from django.core.cache import BaseCache
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+from jwt_cookie_auth.conf import app_settings
+from jwt_cookie_auth.overlap import default_client
+from jwt_cookie_auth.resp3 import Push, encode_command, hiredis_available, new_reader
+
+logger = logging.getLogger("jwt_cookie_auth")
+
+MIN_BACKOFF = 0.1
+MAX_BACKOFF = 5.0
+# How long a missing PONG may take before the connection is given up and rebuilt.
+DEAD_AFTER_SILENCES = 20
+# Values decoded once and shared by every hit: immutable, and what markers hold.
+_SHAREABLE = (int, str, bytes, bool, type(None))
+
+
+class Tracker:
+    """The tracking connection of one process and the entries it keeps honest."""
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        max_silence: float,
+        size: int,
+        max_bytes: int,
+        lifetime: float,
+    ) -> None:
+        self.client = client
+        self.max_silence = max_silence
+        self.size = size
+        self.max_bytes = max_bytes
+        self.lifetime = lifetime
+        self.lock = threading.Lock()
+        # Redis key -> (value, decoded?, local expiry (monotonic), bytes)
+        self.entries: dict[bytes, tuple[Any, bool, float, int]] = {}
+        self.bytes = 0
+        self.sock: socket.socket | None = None
+        self.reader: Any = None
+        # Send times of PINGs whose PONG is still to come, oldest first.
+        self.pings: deque[float] = deque()
+        self.proof = 0.0
+        self.retry_at = 0.0
+        self.backoff = MIN_BACKOFF
+        self.disabled = False
+
+    # -- the public surface ----------------------------------------------------------
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, Any] | None:
+        """Return ``{key: value}`` for the keys Redis holds, or None: use the normal path.
+
+        A hit costs no round trip; the keys missing locally are read with one ``MGET``
+        on the tracking connection (so they become tracked) and kept. None when the
+        connection is down, hung past the silence bound, or failed during the read.
+        """
+        with self.lock:
+            now = time.monotonic()
+            if not self._usable(now):
+                return None
+            found: dict[str, Any] = {}
+            missing: list[tuple[str, bytes]] = []
+            for key in keys:
+                raw = self.client.make_key(key).encode()
+                entry = self.entries.get(raw)
+                if entry is None or entry[2] <= now:
+                    missing.append((key, raw))
+                    continue
+                value, decoded, _, _ = entry
+                found[key] = value if decoded else self.client.decode(value)
+            if missing:
+                try:
+                    values = self._fetch([raw for _, raw in missing], now)
+                except (OSError, ValueError):
+                    logger.warning("Local revocation cache lost Redis.", exc_info=True)
+                    self._reset()
+                    return None
+                for (key, raw), value in zip(missing, values, strict=True):
+                    if value is not None:
+                        found[key] = self._keep(raw, value, now)
+            return found
+
+    def close(self) -> None:
+        """Close the connection for good (settings changed): a retired tracker stays off."""
+        with self.lock:
+            self._reset(backoff=False)
+            self.disabled = True
+
+    # -- connection ------------------------------------------------------------------
+
+    def _usable(self, now: float) -> bool:
+        if self.sock is None:
+            if self.disabled or now < self.retry_at:
+                return False
+            try:
+                self._connect()
+            except (OSError, ValueError):
+                logger.warning("Local revocation cache cannot reach Redis.", exc_info=True)
+                self._reset()
+                return False
+            if self.sock is None:
+                return False
+        try:
+            self._drain()
+            silence = now - self.proof
+            if silence > self.max_silence / 2 and not self.pings:
+                self._send(encode_command(b"PING"))
+                self.pings.append(now)
+        except (OSError, ValueError):
+            logger.warning("Local revocation cache lost Redis.", exc_info=True)
+            self._reset()
+            return False
+        if silence <= self.max_silence:
+            return True
+        # Hung or cut off without a close: what we hold may be stale. Drop it all; the
+        # normal path answers until a PONG proves the connection again.
+        self._clear()
+        if self.pings and now - self.pings[0] > self.max_silence * DEAD_AFTER_SILENCES:
+            logger.warning("Redis has not answered the local revocation cache: reconnecting.")
+            self._reset()
+        return False
+
+    def _connect(self) -> None:
+        kwargs = self.client.get_client(write=True).connection_pool.connection_kwargs
+        host, port = kwargs.get("host"), kwargs.get("port", 6379)
+        if not host or kwargs.get("ssl") or kwargs.get("path"):
+            self._disable("it needs a TCP connection without TLS to the Redis primary")
+            return
+        timeout = kwargs.get("socket_connect_timeout") or kwargs.get("socket_timeout") or 1.0
+        sock = socket.create_connection((host, port), timeout=timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock, self.reader = sock, new_reader()
+        hello = [b"HELLO", b"3"]
+        if kwargs.get("password"):
+            hello += [b"AUTH", str(kwargs.get("username") or "default").encode()]
+            hello.append(str(kwargs["password"]).encode())
+        commands = [hello, [b"SELECT", str(kwargs.get("db", 0)).encode()]]
+        commands.append([b"CLIENT", b"TRACKING", b"on"])
+        self._send(b"".join(encode_command(*c) for c in commands))
+        replies = [self._read_reply(time.monotonic() + timeout) for _ in commands]
+        if isinstance(replies[0], Exception):
+            # Redis < 6 has no HELLO (and no tracking): nothing to do here, ever.
+            self._disable(f"Redis refused HELLO 3 (Redis 6 or later needed): {replies[0]}")
+            return
+        # A RESP3 map: hiredis returns a dict.
+        version = replies[0].get(b"version", b"0") if isinstance(replies[0], dict) else b"0"
+        if int(version.split(b".")[0]) < 6 or any(isinstance(r, Exception) for r in replies):
+            self._disable(f"Redis {version.decode()} cannot track keys: {replies}")
+            return
+        sock.setblocking(False)
+        self.proof = time.monotonic()
+        self.backoff = MIN_BACKOFF
+
+    def _disable(self, why: str) -> None:
+        logger.error("LOCAL_REVOCATION_CACHE is off in this process: %s.", why)
+        self._reset(backoff=False)
+        self.disabled = True
+
+    def _reset(self, backoff: bool = True) -> None:
+        self._clear()
+        self.pings.clear()
+        if self.sock is not None:
+            # close(), not shutdown(): after a fork the parent may still use it.
+            self.sock.close()
+        self.sock = self.reader = None
+        if backoff:
+            self.retry_at = time.monotonic() + self.backoff
+            self.backoff = min(self.backoff * 2, MAX_BACKOFF)
+
+    def _send(self, data: bytes) -> None:
+        assert self.sock is not None
+        # Commands are a few hundred bytes: the socket buffer takes them whole.
+        if self.sock.send(data) != len(data):
+            raise OSError("short write to Redis")
+
+    def _drain(self) -> None:
+        """Apply everything the server has sent, without waiting for more."""
+        assert self.sock is not None
+        assert self.reader is not None
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except BlockingIOError:
+                break
+            if not data:
+                raise OSError("Redis closed the connection")
+            self.reader.feed(data)
+            if len(data) < 65536:
+                break
+        while (item := self.reader.gets()) is not False:
+            self._apply(item)
+
+    def _apply(self, item: Any) -> None:
+        """Handle an unsolicited item: an invalidation push or the PONG of a PING."""
+        if isinstance(item, Push):
+            if item and item[0] == b"invalidate":
+                keys = item[1] if len(item) > 1 else None
+                if keys is None:
+                    self._clear()  # FLUSHDB, FLUSHALL, or the server's table overflowed
+                else:
+                    for key in keys:
+                        self._drop(key)
+            return
+        if item == b"PONG" and self.pings:
+            self.proof = self.pings.popleft()
+            return
+        raise ValueError(f"unexpected reply from Redis: {item!r}")
+
+    def _read_reply(self, deadline: float) -> Any:
+        """Read the reply to our command, applying pushes and PONGs that come first."""
+        assert self.sock is not None
+        assert self.reader is not None
+        while True:
+            item = self.reader.gets()
+            if item is False:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not select.select([self.sock], [], [], remaining)[0]:
+                    raise OSError("Redis did not answer in time")
+                data = self.sock.recv(65536)
+                if not data:
+                    raise OSError("Redis closed the connection")
+                self.reader.feed(data)
+            elif isinstance(item, Push) or (item == b"PONG" and self.pings):
+                self._apply(item)
+            else:
+                return item
+
+    def _fetch(self, raws: list[bytes], now: float) -> list[bytes | None]:
+        self._send(encode_command(b"MGET", *raws))
+        # No longer than the silence bound: a server that hangs now must not hold the
+        # request; the normal path (with the cache's own timeouts) answers instead.
+        reply = self._read_reply(time.monotonic() + self.max_silence)
+        if not isinstance(reply, list) or len(reply) != len(raws):
+            raise ValueError(f"unexpected MGET reply: {reply!r}")
+        # Served in order after everything sent before: the connection is alive.
+        self.proof = max(self.proof, now)
+        return reply
+
+    # -- entries ---------------------------------------------------------------------
+
+    def _keep(self, raw: bytes, value: bytes, now: float) -> Any:
+        decoded = self.client.decode(value)
+        shareable = isinstance(decoded, _SHAREABLE)
+        cost = len(raw) + len(value)
+        if cost <= self.max_bytes:
+            self._drop(raw)
+            while self.entries and (
+                len(self.entries) >= self.size or self.bytes + cost > self.max_bytes
+            ):
+                self._drop(next(iter(self.entries)))
+            kept = decoded if shareable else value
+            self.entries[raw] = (kept, shareable, now + self.lifetime, cost)
+            self.bytes += cost
+        return decoded
+
+    def _drop(self, raw: bytes) -> None:
+        entry = self.entries.pop(raw, None)
+        if entry is not None:
+            self.bytes -= entry[3]
+
+    def _clear(self) -> None:
+        self.entries.clear()
+        self.bytes = 0
+
+
+_trackers: dict[tuple[Any, ...], Tracker] = {}
+_trackers_lock = threading.Lock()
+
+
+def tracker(cache: BaseCache) -> Tracker | None:
+    """Return this process's tracker for ``cache``, or None when the setting is off."""
+    if not app_settings.LOCAL_REVOCATION_CACHE:
+        return None
+    client = default_client(cache)
+    if client is None or not hiredis_available():
+        return None
+    silence = app_settings.LOCAL_REVOCATION_CACHE_MAX_SILENCE
+    lifetime = app_settings.REVOCATION_CACHE_TIMEOUT
+    size = app_settings.LOCAL_REVOCATION_CACHE_SIZE
+    max_bytes = app_settings.LOCAL_REVOCATION_CACHE_MAX_BYTES
+    # Per alias, not per cache object: Django gives each thread its own cache objects,
+    # and the process needs one connection. CACHES changing closes them all (below).
+    key = (app_settings.CACHE_ALIAS, silence, lifetime, size, max_bytes)
+    found = _trackers.get(key)
+    if found is not None:
+        return found
+    with _trackers_lock:
+        found = _trackers.get(key)
+        if found is None:
+            _close_all()
+            found = _trackers[key] = Tracker(
+                client,
+                max_silence=silence.total_seconds(),
+                size=size,
+                max_bytes=max_bytes,
+                lifetime=lifetime.total_seconds(),
+            )
+    return found
+
+
+def get_many(cache: BaseCache, keys: Sequence[str]) -> dict[str, Any] | None:
+    """Return ``{key: value}`` from this process's tracked copy, or None (normal path)."""
+    found = tracker(cache)
+    return None if found is None else found.get_many(keys)
+
+
+def _close_all() -> None:
+    for old in _trackers.values():
+        old.close()
+    _trackers.clear()
+
+
+def _forget_after_fork() -> None:
+    # The child must not read the parent's socket: its own connection, its own entries.
+    for old in _trackers.values():
+        old.lock = threading.Lock()
+    _close_all()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+
+
+@receiver(setting_changed)
+def _settings_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("JWT_COOKIE_AUTH", "CACHES"):
+        with _trackers_lock:
+            _close_all()
+
+
+def max_silence_valid(value: Any) -> bool:
+    return isinstance(value, timedelta) and timedelta(milliseconds=10) <= value <= timedelta(
+        seconds=5
+    )
+
+
+def confirm_delivery(cache: BaseCache) -> None:
+    """After writing markers with the plain cache API: one ``PING`` to the primary.
+
+    Redis serves it after writing the invalidations those writes caused (see above).
+    """
+    client = default_client(cache) if app_settings.LOCAL_REVOCATION_CACHE else None
+    if client is not None:
+        client.get_client(write=True).ping()
