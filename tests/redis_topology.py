@@ -95,17 +95,27 @@ class SlowLink:
         self.port = int(self.listener.getsockname()[1])
         self.closed = threading.Event()
         self.sockets: list[socket.socket] = [self.listener]
+        self._sockets_lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
         while not self.closed.is_set():
             try:
                 client, _ = self.listener.accept()
-                upstream = socket.create_connection((HOST, self.upstream_port), timeout=5)
             except OSError:
                 continue
+            try:
+                upstream = socket.create_connection((HOST, self.upstream_port), timeout=5)
+            except OSError:
+                client.close()  # the upstream is down: the client sees a closed link
+                continue
+            with self._sockets_lock:
+                if self.closed.is_set():  # close() ran meanwhile and did not see these two
+                    client.close()
+                    upstream.close()
+                    return
+                self.sockets += [client, upstream]
             upstream.settimeout(None)
-            self.sockets += [client, upstream]
             threading.Thread(target=self._forward, args=(client, upstream), daemon=True).start()
             threading.Thread(target=self._delayed, args=(upstream, client), daemon=True).start()
 
@@ -157,7 +167,8 @@ class SlowLink:
             target.close()
 
     def close(self) -> None:
-        self.closed.set()
+        with self._sockets_lock:
+            self.closed.set()
         for sock in self.sockets:
             with contextlib.suppress(OSError):
                 sock.close()
