@@ -41,10 +41,12 @@ from jwt_cookie_auth.contrib.channels import (
 )
 from jwt_cookie_auth.cookie_names import access_cookie_name, refresh_cookie_name
 from jwt_cookie_auth.models import RevokeReason
-from jwt_cookie_auth.revocation import revoke_session
+from jwt_cookie_auth.revocation import is_session_revoked, revoke_session
 from tests.conftest import FakeClock, make_user, new_session
 from tests.test_revocation import PATHS, Device, log_in
 
+#: A browser's handshake always names the host; the Origin check compares with it.
+HOST = (b"host", b"testserver")
 ORIGIN = (b"origin", b"http://testserver")
 IN_MEMORY = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
@@ -132,10 +134,11 @@ def in_test_thread(action: Callable[[], Any]) -> Awaitable[Any]:
 
 def socket(access: str | None, *, app: Any = None, headers: Any = None) -> WebsocketCommunicator:
     cookie = [(b"cookie", f"{access_cookie_name()}={access}".encode())] if access else []
+    headers = headers if headers is not None else [ORIGIN, *cookie]
+    if not any(name == b"host" for name, _ in headers):
+        headers = [HOST, *headers]
     return WebsocketCommunicator(
-        app or JWTCookieAuthMiddlewareStack(WhoAmI.as_asgi()),
-        "/ws/whoami/",
-        headers=headers if headers is not None else [ORIGIN, *cookie],
+        app or JWTCookieAuthMiddlewareStack(WhoAmI.as_asgi()), "/ws/whoami/", headers=headers
     )
 
 
@@ -188,7 +191,7 @@ def test_prefixed_cookie_name_is_the_one_read(user: Any, settings: Any) -> None:
 )
 def test_a_token_anywhere_but_the_cookie_is_ignored(user: Any, where: str) -> None:
     access = new_session(user)
-    path, headers = "/ws/whoami/", [ORIGIN]
+    path, headers = "/ws/whoami/", [HOST, ORIGIN]
     if where == "query":
         path = f"/ws/whoami/?token={access}"
     elif where == "authorization":
@@ -250,6 +253,122 @@ def test_explicit_allowed_origins(user: Any) -> None:
         await allowed.disconnect()
         own_host = socket(None, app=app, headers=[ORIGIN, cookie])
         assert not (await own_host.connect())[0]
+
+    run(scenario)
+
+
+# The review's hostile origins (/tmp/reports/newuser.md, bug 1), against a site served
+# at localhost:8123: (ALLOWED_HOSTS, the handshake's scheme, its Origin or None).
+HOSTILE_ORIGINS = [
+    (["*"], "ws", b"https://evil.example"),
+    (["*"], "ws", None),
+    (["*"], "ws", b"null"),
+    (["*"], "ws", b"http://127.0.0.1.evil.example"),
+    (["*"], "ws", b"http://localhost@evil.example"),
+    (["*"], "ws", b"http://localhost:8123.evil.example"),
+    ([".localhost", "127.0.0.1"], "ws", b"http://evil.localhost:8123"),
+    ([".localhost", "127.0.0.1"], "ws", b"https://usercontent.localhost"),
+    ([".localhost", "127.0.0.1"], "ws", b"http://localhost:9999"),
+    (["localhost"], "ws", b"http://localhost:9999"),
+    (["localhost"], "ws", b"http://localhost"),
+    (["localhost"], "ws", b"https://localhost:8123"),
+    (["localhost"], "wss", b"http://localhost:8123"),
+    (["localhost"], "ws", b"http://localhost:8123, http://localhost:8123"),
+]
+
+
+def handshake(app: Any, scheme: str, origin: bytes | None, access: str) -> WebsocketCommunicator:
+    """A handshake to localhost:8123 over ``scheme`` (ws or wss), as a server gives it."""
+    headers = [(b"host", b"localhost:8123")]
+    if origin is not None:
+        headers.append((b"origin", origin))
+    headers.append((b"cookie", f"{access_cookie_name()}={access}".encode()))
+    ws = WebsocketCommunicator(app, "/ws/whoami/", headers=headers)
+    # The application has not started yet: it will see the scope a server builds.
+    ws.scope.update(scheme=scheme, server=("127.0.0.1", 8123))
+    return ws
+
+
+async def who_connects(ws: WebsocketCommunicator) -> str | None:
+    """``"refused"`` (HTTP 403), or the socket's user pk (None: anonymous)."""
+    if not (await ws.connect(timeout=10))[0]:
+        return "refused"
+    user: str | None = (await whoami(ws))["user"]
+    await ws.disconnect()
+    return user
+
+
+@pytest.mark.parametrize(("allowed_hosts", "scheme", "origin"), HOSTILE_ORIGINS)
+def test_a_hostile_origin_never_gets_the_users_socket(
+    user: Any, settings: Any, allowed_hosts: list[str], scheme: str, origin: bytes | None
+) -> None:
+    """Refused by the stack's validator (403) or anonymous, never authenticated; the
+    middleware alone (without the validator) makes it anonymous."""
+    settings.ALLOWED_HOSTS = allowed_hosts
+    access = new_session(user)
+
+    async def scenario() -> None:
+        stack = JWTCookieAuthMiddlewareStack(WhoAmI.as_asgi())
+        assert await who_connects(handshake(stack, scheme, origin, access)) in ("refused", None)
+        bare = JWTCookieAuthMiddleware(WhoAmI.as_asgi())
+        assert await who_connects(handshake(bare, scheme, origin, access)) is None
+
+    run(scenario)
+
+
+@pytest.mark.parametrize(
+    ("allowed_hosts", "scheme", "origin", "headers"),
+    [
+        (["localhost"], "ws", b"http://localhost:8123", {}),
+        (["*"], "ws", b"http://localhost:8123", {}),
+        ([".localhost"], "wss", b"https://localhost:8123", {}),
+        # TLS ends at a proxy that says so (SECURE_PROXY_SSL_HEADER, set below).
+        (["localhost"], "ws", b"https://localhost:8123", {"x-forwarded-proto": b"https"}),
+        # CSRF_TRUSTED_ORIGINS (set below): exactly, and its subdomain rule.
+        ([".example.com", "localhost"], "ws", b"https://app.example.com", {}),
+        ([".example.com", "localhost"], "ws", b"https://a.trusted.example.com", {}),
+    ],
+)
+def test_the_sites_own_or_a_trusted_origin_is_authenticated(
+    user: Any,
+    settings: Any,
+    allowed_hosts: list[str],
+    scheme: str,
+    origin: bytes,
+    headers: dict[str, bytes],
+) -> None:
+    settings.ALLOWED_HOSTS = allowed_hosts
+    settings.CSRF_TRUSTED_ORIGINS = ["https://app.example.com", "https://*.trusted.example.com"]
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    access = new_session(user)
+
+    async def scenario() -> None:
+        for app in (
+            JWTCookieAuthMiddlewareStack(WhoAmI.as_asgi()),
+            JWTCookieAuthMiddleware(WhoAmI.as_asgi()),
+        ):
+            ws = handshake(app, scheme, origin, access)
+            ws.scope["headers"] += [(name.encode(), value) for name, value in headers.items()]
+            assert await who_connects(ws) == str(user.pk)
+
+    run(scenario)
+
+
+def test_a_trusted_origin_of_another_host_needs_it_in_allowed_hosts_for_the_stack(
+    user: Any, settings: Any
+) -> None:
+    """The stack's validator compares host names with ALLOWED_HOSTS (403); the
+    middleware alone accepts the CSRF_TRUSTED_ORIGINS entry."""
+    settings.ALLOWED_HOSTS = ["localhost"]
+    settings.CSRF_TRUSTED_ORIGINS = ["https://app.example.com"]
+    access = new_session(user)
+    origin = b"https://app.example.com"
+
+    async def scenario() -> None:
+        stack = JWTCookieAuthMiddlewareStack(WhoAmI.as_asgi())
+        assert await who_connects(handshake(stack, "ws", origin, access)) == "refused"
+        bare = JWTCookieAuthMiddleware(WhoAmI.as_asgi())
+        assert await who_connects(handshake(bare, "ws", origin, access)) == str(user.pk)
 
     run(scenario)
 
@@ -537,6 +656,52 @@ def test_a_layer_error_makes_the_socket_ask_the_store(
     run(scenario)
 
 
+def test_the_recheck_ends_a_socket_whose_user_was_deactivated_without_a_signal(
+    user: Any,
+) -> None:
+    """queryset.update(is_active=False) sends nothing: HTTP refuses the next request
+    (identity reloads the user), and the socket's re-check must refuse it too."""
+    app = JWTCookieAuthMiddlewareStack(WhoAmI.as_asgi(), recheck_seconds=0.2)
+    device = log_in(user)
+
+    def deactivate_and_ask_over_http() -> int:
+        get_user_model()._default_manager.filter(pk=user.pk).update(is_active=False)
+        client = Client()
+        client.cookies[access_cookie_name()] = device.access
+        return client.get(reverse("me")).status_code
+
+    async def scenario() -> None:
+        ws = socket(device.access, app=app)
+        assert (await ws.connect(timeout=10))[0]
+        assert await in_test_thread(deactivate_and_ask_over_http) == 401
+        assert await closed_with(ws) == (CLOSE_SESSION_REVOKED, "unknown_user")
+
+    run(scenario)
+
+
+def test_the_recheck_ends_a_socket_whose_password_was_written_without_save(user: Any) -> None:
+    """No HTTP request comes in to notice the password: the re-check revokes the session."""
+    from django.contrib.auth.hashers import make_password
+
+    app = JWTCookieAuthMiddlewareStack(WhoAmI.as_asgi(), recheck_seconds=0.2)
+    device = log_in(user)
+
+    async def scenario() -> None:
+        ws = socket(device.access, app=app)
+        assert (await ws.connect(timeout=10))[0]
+        await in_test_thread(
+            lambda: (
+                get_user_model()
+                ._default_manager.filter(pk=user.pk)
+                .update(password=make_password("another-pass-123"))
+            )
+        )
+        assert await closed_with(ws) == (CLOSE_SESSION_REVOKED, "password_change")
+        assert await in_test_thread(lambda: is_session_revoked(device.session_id))
+
+    run(scenario)
+
+
 # --- System checks ------------------------------------------------------------------
 
 
@@ -608,3 +773,78 @@ def test_the_periodic_recheck_closes_a_socket_whose_message_was_lost(
         await alive.disconnect()
 
     run(scenario)
+
+
+#: How long ``HangingLayer.group_send`` waits: "never" for a logout. On code without
+#: the bound, the logout waits this long (and the test then fails).
+HANG_SECONDS = 30.0
+
+
+class HangingLayer:
+    """The in-memory layer, but ``group_send`` never answers: a Redis that accepts
+    the connection and then says nothing (5.1 s per logout in the review)."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.sends = 0
+        self.cancelled = 0
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        self.sends += 1
+        try:
+            await asyncio.sleep(HANG_SECONDS)
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+def test_a_hung_layer_does_not_hold_the_logout(
+    user: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The logout answers 204 once the notice's bound (0.5 s) is up, the stuck send is
+    abandoned, and the socket still closes, at its next re-check."""
+    import logging
+
+    from channels.layers import get_channel_layer
+
+    from jwt_cookie_auth.contrib import channels as contrib
+
+    layer = HangingLayer(get_channel_layer())
+    monkeypatch.setattr(contrib, "get_channel_layer", lambda: layer)
+    app = JWTCookieAuthMiddlewareStack(WhoAmI.as_asgi(), recheck_seconds=0.2)
+    device = log_in(user)
+
+    async def scenario() -> None:
+        ws = socket(device.access, app=app)
+        assert (await ws.connect(timeout=10))[0]
+        response = await in_test_thread(
+            lambda: device.client.post(reverse("jwt_cookie_auth:logout"))
+        )
+        assert response.status_code == 204
+        assert (layer.sends, layer.cancelled) == (1, 1)  # given up, not completed
+        assert await closed_with(ws) == (CLOSE_SESSION_REVOKED, "logout")
+
+    with caplog.at_level(logging.ERROR, logger="jwt_cookie_auth"):
+        run(scenario)
+    assert any("did not take the revocation notice" in r.getMessage() for r in caplog.records)
+
+
+def test_a_hung_layer_does_not_hold_a_logout_outside_any_event_loop(
+    user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A WSGI worker: no event loop anywhere; the logout still answers after the bound."""
+    from channels.layers import get_channel_layer
+
+    from jwt_cookie_auth.contrib import channels as contrib
+
+    layer = HangingLayer(get_channel_layer())
+    monkeypatch.setattr(contrib, "get_channel_layer", lambda: layer)
+    device = log_in(user)
+    with committed():
+        response = device.client.post(reverse("jwt_cookie_auth:logout"))
+    assert response.status_code == 204
+    assert (layer.sends, layer.cancelled) == (1, 1)
+    assert is_session_revoked(device.session_id)  # the revocation itself held

@@ -19,11 +19,15 @@ layer (``CHANNEL_LAYERS``; in production channels-redis's ``RedisPubSubChannelLa
   would land in server and proxy logs. An expired access cookie is not renewed here
   (a handshake cannot rotate tokens safely): the client refreshes over HTTP and
   connects again.
-- **Origin**: browsers send cookies with a WebSocket handshake from any site, and
-  no CORS or CSRF check applies (cross-site WebSocket hijacking). The stack rejects
-  a foreign ``Origin`` with Channels' ``OriginValidator`` (403), and the middleware
-  itself reads no cookie unless the Origin is allowed, so wiring it without the
-  validator leaves foreign sockets anonymous, never authenticated.
+- **Origin**: no CORS or CSRF check applies to a WebSocket handshake, and browsers
+  attach the ``SameSite=Lax`` cookies to one from any same-site page (another port,
+  scheme or subdomain), and ``SameSite=None`` ones from any site (cross-site
+  WebSocket hijacking). The middleware uses the cookie only when the ``Origin`` is
+  the handshake's own ``scheme://host[:port]`` or in ``CSRF_TRUSTED_ORIGINS``,
+  compared as Django's CSRF middleware compares it (``jwt_cookie_auth.origin``), or
+  matches an explicit ``allowed_origins``; any other Origin, or none, gets an
+  anonymous socket. The stack also puts Channels' origin validator in front, which
+  refuses (403) an Origin whose host is not in ``ALLOWED_HOSTS``.
 - **Revocation**: every authenticated socket joins the channel-layer group of its
   session (``session_group``). ``session_revoked`` (every revocation path of the
   package sends it, bulk ones once per user) makes ``notify_revoked`` send to those
@@ -47,6 +51,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from io import BytesIO
 from typing import Any
 from urllib.parse import urlparse
 
@@ -60,14 +65,16 @@ from channels.security.websocket import (
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core import checks
+from django.core.handlers.asgi import ASGIRequest
 from django.db import transaction
 from django.http import HttpRequest
 from django.http.cookie import parse_cookie
 
-from jwt_cookie_auth import clock, identity, revocation, tokens
+from jwt_cookie_auth import clock, identity, refusals, revocation, tokens
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.cookie_names import access_cookie_name
 from jwt_cookie_auth.cookies import duplicated_token_cookies
+from jwt_cookie_auth.origin import origin_verified
 
 logger = logging.getLogger("jwt_cookie_auth")
 
@@ -89,6 +96,11 @@ ACCESS_EXPIRED_REASON = "access_expired"
 RECHECK_SECONDS = 30.0
 #: Pause after a channel-layer error before listening again (seconds).
 LISTEN_RETRY_SECONDS = 0.5
+#: How long a revocation waits for the channel layer to take its close notice
+#: (seconds). It waits inside the revoking request, after the commit: a hung layer
+#: would otherwise hold every logout (5 s and more). Past it the notice is dropped,
+#: and each socket's re-check (``recheck_seconds``) closes it instead.
+NOTIFY_TIMEOUT_SECONDS = 0.5
 #: The channel-layer message type ``notify_revoked`` sends to a session's group.
 REVOKED_MESSAGE = "jwt_cookie_auth.revoked"
 
@@ -123,6 +135,22 @@ async def send_revoked(session_ids: Iterable[Any], reason: str) -> None:
         )
 
 
+async def _send_bounded(session_ids: list[Any], reason: str) -> None:
+    """``send_revoked`` for at most ``NOTIFY_TIMEOUT_SECONDS``: it runs inside the
+    revoking request (after its commit), and a hung layer must not hold the logout."""
+    try:
+        await asyncio.wait_for(send_revoked(session_ids, reason), NOTIFY_TIMEOUT_SECONDS)
+    except TimeoutError:
+        # The revocation itself is committed: each socket's periodic re-check
+        # (recheck_seconds) closes it, or its access token's expiry.
+        logger.error(
+            "The channel layer did not take the revocation notice of %d sessions within "
+            "%.1f s; their sockets close at their next re-check.",
+            len(session_ids),
+            NOTIFY_TIMEOUT_SECONDS,
+        )
+
+
 def _send_now(session_ids: list[Any], reason: str) -> None:
     try:
         loop = asyncio.get_running_loop()
@@ -132,11 +160,11 @@ def _send_now(session_ids: list[Any], reason: str) -> None:
         if loop is None:
             # A sync caller (a view thread, a command): under an ASGI server this hops
             # back to the server's loop, where an in-memory layer's sockets live.
-            async_to_sync(send_revoked)(session_ids, reason)
+            async_to_sync(_send_bounded)(session_ids, reason)
         else:
             # Called from inside an event loop (sync code run directly in a coroutine):
             # async_to_sync would refuse; the loop sends it.
-            task = loop.create_task(send_revoked(session_ids, reason))
+            task = loop.create_task(_send_bounded(session_ids, reason))
             _pending.add(task)
             task.add_done_callback(_pending.discard)
     except Exception:
@@ -199,8 +227,10 @@ def check_channel_layer(app_configs: Any = None, **kwargs: Any) -> list[checks.C
         return [
             checks.Warning(
                 "CHANNEL_LAYERS uses InMemoryChannelLayer: a revocation in another process "
-                "(another worker, manage.py jwt_force_logout) does not close open "
-                "WebSockets; they live until their access token expires.",
+                "(another worker, manage.py jwt_force_logout) does not reach open "
+                "WebSockets at once; they close at their next re-check (every 30 s by "
+                "default) if the revocation cache is shared between processes (else, at "
+                "the latest, when their access token expires).",
                 hint="Use channels_redis.pubsub.RedisPubSubChannelLayer in production.",
                 id="jwt_cookie_auth.W131",
             )
@@ -211,22 +241,31 @@ def check_channel_layer(app_configs: Any = None, **kwargs: Any) -> list[checks.C
 # --- The handshake --------------------------------------------------------------------
 
 
-def origin_allowed(scope: Scope, allowed_origins: Sequence[str] | None) -> bool:
-    """Return whether the handshake's ``Origin`` passes Channels' origin validation.
+def handshake_request(scope: Scope) -> HttpRequest:
+    """Return the handshake as the ``HttpRequest`` Django would see (no body).
 
-    ``allowed_origins`` None means ``ALLOWED_HOSTS``, as ``AllowedHostsOriginValidator``.
+    ``ws``/``wss`` become ``http``/``https``, so ``is_secure()``, ``get_host()`` and
+    ``SECURE_PROXY_SSL_HEADER`` mean what they mean for the site's HTTP requests.
     """
-    validator = (
-        AllowedHostsOriginValidator(None)
-        if allowed_origins is None
-        else OriginValidator(None, allowed_origins)
-    )
+    scheme = "https" if scope.get("scheme") in ("wss", "https") else "http"
+    return ASGIRequest({**scope, "type": "http", "method": "GET", "scheme": scheme}, BytesIO())
+
+
+def origin_allowed(scope: Scope, allowed_origins: Sequence[str] | None) -> bool:
+    """Return whether the handshake's ``Origin`` may carry the user's cookie.
+
+    ``allowed_origins`` None: Django's CSRF ``Origin`` check (``origin.origin_verified``):
+    the handshake's own ``scheme://host[:port]`` exactly, or ``CSRF_TRUSTED_ORIGINS``.
+    A list: Channels' ``OriginValidator`` patterns, as the project wrote them.
+    """
+    if allowed_origins is None:
+        return origin_verified(handshake_request(scope))
     origin = None
     for name, value in scope.get("headers", []):
         if name == b"origin":
             with contextlib.suppress(UnicodeDecodeError):
                 origin = urlparse(value.decode("latin1"))
-    return bool(validator.valid_origin(origin))
+    return bool(OriginValidator(None, allowed_origins).valid_origin(origin))
 
 
 def access_cookie(scope: Scope) -> str | None:
@@ -260,9 +299,20 @@ def _authenticate_sync(token: str) -> tuple[Any, tokens.Claims] | None:
 
 
 def _refusal_sync(claims: tokens.Claims) -> str | None:
-    if not revocation.is_session_revoked(claims.sid, owner=claims.sub):
-        return None
-    return revocation.refusal_reason(claims.sid, owner=claims.sub)
+    if revocation.is_session_revoked(claims.sid, owner=claims.sub):
+        return revocation.refusal_reason(claims.sid, owner=claims.sub)
+    # What an HTTP request checks after the revocation store (identity), so a socket
+    # ends when the next request would be refused: a user deactivated or deleted with
+    # queryset.update()/delete() and a password written without save() send no signal,
+    # so only this re-check sees them. One user query per socket per re-check.
+    user = identity.find_active_user(claims.sub)
+    if user is None:
+        return refusals.UNKNOWN_USER
+    try:
+        identity.check_password_binding(user, claims)  # revokes the session on a change
+    except identity.SessionRevoked as refused:
+        return refused.reason or refusals.REVOKED
+    return None
 
 
 async def _refusal(claims: tokens.Claims) -> str | None:
@@ -282,7 +332,9 @@ async def _authenticate(token: str) -> tuple[Any, tokens.Claims] | None:
 class JWTCookieAuthMiddleware:
     """ASGI middleware: authenticate a WebSocket from the access cookie; close it on revocation.
 
-    Use ``JWTCookieAuthMiddlewareStack``, which puts the Origin check in front. Other
+    The access cookie counts only from an allowed ``Origin`` (see ``origin_allowed``);
+    any other handshake is anonymous. Use ``JWTCookieAuthMiddlewareStack``, which
+    also puts Channels' origin validator in front. Other
     scope types pass through untouched. Raises ``ImproperlyConfigured`` on the first
     authenticated socket if no channel layer is configured: without one, revocation
     could not reach the socket.
@@ -302,7 +354,17 @@ class JWTCookieAuthMiddleware:
         if scope["type"] != "websocket":
             await self.inner(scope, receive, send)
             return
-        token = access_cookie(scope) if origin_allowed(scope, self.allowed_origins) else None
+        token = access_cookie(scope)
+        if token is not None and not origin_allowed(scope, self.allowed_origins):
+            # Another port, scheme or subdomain of a same site gets the Lax cookies;
+            # with SameSite=None any site does (cross-site WebSocket hijacking).
+            origins = [value for name, value in scope.get("headers", []) if name == b"origin"]
+            logger.warning(
+                "WebSocket handshake with the access cookie from Origin %r, not this "
+                "site's own nor an allowed one: the socket is anonymous.",
+                origins[0] if origins else None,
+            )
+            token = None
         if token is None:
             await self.inner({**scope, "user": AnonymousUser(), "jwt_claims": None}, receive, send)
             return
@@ -477,10 +539,14 @@ def JWTCookieAuthMiddlewareStack(
 ) -> ASGIApp:
     """Return ``inner`` behind the Origin check and ``JWTCookieAuthMiddleware``.
 
-    ``allowed_origins`` (e.g. ``["https://app.example.com"]``, Channels'
-    ``OriginValidator`` patterns) defaults to ``ALLOWED_HOSTS``
-    (``AllowedHostsOriginValidator``). A handshake from another Origin, or with none,
-    is refused with HTTP 403 before any cookie is read. ``recheck_seconds``: how often
+    ``allowed_origins`` None (the default): the access cookie counts only when the
+    ``Origin`` is the handshake's own ``scheme://host[:port]`` or in
+    ``CSRF_TRUSTED_ORIGINS`` (Django's CSRF ``Origin`` check); any other Origin, or
+    none, gets an anonymous socket, and Channels' ``AllowedHostsOriginValidator`` in
+    front refuses (HTTP 403) one whose host name is not in ``ALLOWED_HOSTS``. A list
+    (e.g. ``["https://app.example.com"]``, Channels' ``OriginValidator`` patterns;
+    give scheme and port, a bare host name matches any): only those, others get 403
+    (the handshake's own origin too, unless listed). ``recheck_seconds``: how often
     each socket also asks the revocation store itself (None: never), the bound on the
     delay of a revocation message the channel layer lost.
     """
