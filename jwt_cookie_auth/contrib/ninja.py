@@ -48,7 +48,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext
 from ninja import NinjaAPI, Router, Schema
 from ninja.errors import AuthenticationError, HttpError
@@ -69,6 +71,7 @@ logger = logging.getLogger("jwt_cookie_auth")
 
 __all__ = [
     "AsyncJWTCookieAuth",
+    "BodyUnreadable",
     "CsrfFailed",
     "JWTCookieAuth",
     "TokenRefused",
@@ -97,11 +100,35 @@ class CsrfFailed(HttpError):
         super().__init__(403, f"CSRF Failed: {why}")
 
 
+class BodyUnreadable(HttpError):
+    """400 ``parse_error``: the CSRF check could not read the body (e.g. a broken multipart).
+
+    Without ``add_exception_handlers`` ninja answers ``{"detail": ...}``; with it the
+    body is the package's ``{"detail", "code": "parse_error"}`` (``errors.py``).
+    """
+
+    code = exceptions.ParseError.default_code
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(400, detail)
+
+
+#: Django's body errors that reading ``request.POST`` raises (the CSRF check reads the
+#: form field of a POST): a client's fault, answered 400 ``parse_error``, never a 500
+#: (ninja re-raises them under DEBUG) nor Django's HTML 400 page.
+_BODY_ERRORS = (MultiPartParserError, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)
+
+
 def _check_csrf(request: HttpRequest) -> None:
     try:
         why = csrf_failure(request)
     except exceptions.ParseError as exc:
-        raise HttpError(400, str(exc.detail)) from None
+        raise BodyUnreadable(str(exc.detail)) from None
+    except _BODY_ERRORS as exc:
+        # The same detail as csrf.py gives the JSON parse errors (the class name only:
+        # Django's message may quote the client's boundary or a limit).
+        logger.debug("Unreadable request body: %r", exc)
+        raise BodyUnreadable(f"Malformed request body: {type(exc).__name__}.") from None
     if why:
         raise CsrfFailed(why)
 
@@ -187,7 +214,8 @@ class AsyncJWTCookieAuth(JWTCookieAuth):
 
 def add_exception_handlers(api: NinjaAPI) -> None:
     """Answer refusals as the DRF class does: 401 ``{"detail", "code", "reason"}``
-    with ``WWW-Authenticate``, and CSRF failures 403 ``{"detail", "code"}``."""
+    with ``WWW-Authenticate``, CSRF failures 403 ``{"detail", "code"}``, and a body the
+    CSRF check cannot read 400 ``{"detail", "code": "parse_error"}``."""
 
     def refused(request: HttpRequest, exc: Any) -> HttpResponse:
         body = {"detail": exc.message, "code": exc.code, "reason": exc.reason}
@@ -199,8 +227,13 @@ def add_exception_handlers(api: NinjaAPI) -> None:
         body = {"detail": exc.message, "code": CSRF_FAILED_CODE}
         return api.create_response(request, body, status=403)
 
+    def unreadable(request: HttpRequest, exc: Any) -> HttpResponse:
+        body = {"detail": exc.message, "code": exc.code}
+        return api.create_response(request, body, status=400)
+
     api.add_exception_handler(TokenRefused, refused)
     api.add_exception_handler(CsrfFailed, csrf_failed)
+    api.add_exception_handler(BodyUnreadable, unreadable)
 
 
 # --- the router ------------------------------------------------------------------------
@@ -272,7 +305,35 @@ class ErrorOut(_Open):
     reason: str | None = None
 
 
-ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 429: ErrorOut}
+def _errors(*statuses: int) -> dict[int, Any]:
+    return dict.fromkeys(statuses, ErrorOut)
+
+
+# The statuses each operation answers, as contrib/spectacular.py documents them: every
+# unsafe one may answer 400 (a body the CSRF check cannot read), 403 (CSRF), 415 (a
+# body that is not JSON) and 429 (throttled) before its own logic.
+UNSAFE = (400, 403, 415, 429)
+ERRORS: dict[int, Any] = _errors(400, 401, 403, 429)  # kept for projects importing it
+
+
+class _ViewAuthenticates(JWTCookieAuth):
+    """Documentation only: the operation's ``security`` is the access cookie.
+
+    The DRF view behind a router operation authenticates the request itself (its 401
+    and 403 bodies are the package's), so ninja must not; this callback lets every
+    request through to it. It exists because ninja writes an operation's ``security``
+    and the ``securitySchemes`` component only from its ``auth`` callbacks, under the
+    class name: the name is ``JWTCookieAuth``'s, so the scheme is the one an API with
+    ``auth=JWTCookieAuth()`` defines, and is defined even when the API has no auth.
+    Never use it on an operation of your own.
+    """
+
+    def __call__(self, request: HttpRequest) -> bool:  # type: ignore[override]
+        return True
+
+
+_ViewAuthenticates.__name__ = _ViewAuthenticates.__qualname__ = JWTCookieAuth.__name__
+
 
 # The middleware treats routes of these names like the login, refresh and logout views
 # (no transparent refresh before them: they read and write the cookies themselves).
@@ -300,52 +361,64 @@ def auth_router(**router_kwargs: Any) -> Router:
     """Return a ninja ``Router`` of the package's endpoints (``tags=["auth"]`` by default).
 
     Mount it once per API: ``api.add_router("/auth/", auth_router())``. The
-    operations authenticate as the DRF views behind them do (``auth=None`` for
-    ninja), whatever the API's default ``auth``.
+    operations authenticate as the DRF views behind them do, whatever the API's
+    default ``auth``: ninja checks nothing. Each has a stable ``operationId`` (the
+    drf-spectacular ones: ``jwt_login``, ``jwt_refresh``, ``jwt_logout``,
+    ``jwt_logout_all``, ``jwt_session``, ``jwt_sessions_list``,
+    ``jwt_session_revoke``), the error statuses its view answers, and those that need
+    a logged-in user (logout all, sessions, revoke one) carry ``security``: the
+    ``JWTCookieAuth`` cookie scheme.
     """
     router_kwargs.setdefault("tags", ["auth"])
     router = Router(**router_kwargs)
+    # The operation ids are contrib/spectacular.py's, so both schemas name them alike.
     router.post(
         "/login/",
         auth=None,
-        response={200: TokensOut, **ERRORS},
+        response={200: TokensOut, **_errors(401, 500, *UNSAFE)},
         url_name=EXEMPT_NAMES["login"],
+        operation_id="jwt_login",
         summary="Log in with credentials; sets the token cookies",
         openapi_extra=_json_body(LoginIn),
     )(_delegate(views.login))
     router.post(
         "/refresh/",
         auth=None,
-        response={200: TokensOut, **ERRORS},
+        response={200: TokensOut, **_errors(401, 500, *UNSAFE)},
         url_name=EXEMPT_NAMES["refresh"],
+        operation_id="jwt_refresh",
         summary="Rotate the refresh cookie",
     )(_delegate(views.refresh))
     router.post(
         "/logout/",
         auth=None,
-        response={204: None, **ERRORS},
+        response={204: None, **_errors(401, *UNSAFE)},
         url_name=EXEMPT_NAMES["logout"],
+        operation_id="jwt_logout",
         summary="Revoke this session and delete the cookies",
     )(_delegate(views.logout))
     router.post(
         "/logout/all/",
-        auth=None,
-        response={204: None, **ERRORS},
+        auth=_ViewAuthenticates(),
+        response={204: None, **_errors(401, *UNSAFE)},
         url_name="jwt_cookie_auth_logout_all",
+        operation_id="jwt_logout_all",
         summary="Revoke every session of the user",
     )(_delegate(views.logout_all))
     router.get(
         "/session/",
         auth=None,
-        response={200: SessionOut, **ERRORS},
+        response={200: SessionOut, **_errors(429)},
         url_name="jwt_cookie_auth_session",
+        operation_id="jwt_session",
         summary="Who is logged in; sets the CSRF cookie",
     )(_delegate(views.session))
     router.get(
         "/sessions/",
-        auth=None,
-        response={200: list[LoginSessionOut], **ERRORS},
+        auth=_ViewAuthenticates(),
+        response={200: list[LoginSessionOut], **_errors(401, 403, 429)},
         url_name="jwt_cookie_auth_sessions",
+        operation_id="jwt_sessions_list",
         summary="The user's live sessions",
     )(_delegate(views.sessions))
 
@@ -354,9 +427,10 @@ def auth_router(**router_kwargs: Any) -> Router:
 
     router.delete(
         "/sessions/{session_id}/",
-        auth=None,
-        response={204: None, 404: ErrorOut, **ERRORS},
+        auth=_ViewAuthenticates(),
+        response={204: None, **_errors(401, 404, *UNSAFE)},
         url_name="jwt_cookie_auth_session_detail",
+        operation_id="jwt_session_revoke",
         summary="Revoke one of the user's sessions",
     )(session_detail)
     return router

@@ -34,7 +34,7 @@ from drf_spectacular.extensions import (
     OpenApiSerializerFieldExtension,
     OpenApiViewExtension,
 )
-from drf_spectacular.plumbing import build_bearer_security_scheme_object
+from drf_spectacular.plumbing import build_bearer_security_scheme_object, force_instance
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -46,7 +46,7 @@ from rest_framework import serializers
 
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.cookie_names import access_cookie_name, refresh_cookie_name
-from jwt_cookie_auth.serializers import LoginSessionSerializer
+from jwt_cookie_auth.serializers import LoginSessionSerializer, UserSerializer
 
 if TYPE_CHECKING:
     from drf_spectacular.openapi import AutoSchema
@@ -178,18 +178,41 @@ class _UserField(Field):
         return value
 
 
+#: The ``user`` of a ``USER_SERIALIZER`` whose keys the schema cannot know (no declared
+#: fields, only a ``to_representation``): an object of any keys, never a crash.
+ANY_USER: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": True,
+    "description": "What USER_SERIALIZER makes of the user (its keys are not declared).",
+}
+
+
 class _UserFieldSchema(OpenApiSerializerFieldExtension):
     target_class = _UserField
 
     def map_serializer_field(self, auto_schema: AutoSchema, direction: Any) -> Any:
         serializer = import_string(app_settings.USER_SERIALIZER)
-        return auto_schema.resolve_serializer(serializer, direction).ref
+        component = auto_schema.resolve_serializer(serializer, direction)
+        # drf-spectacular discards the component of a serializer without declared
+        # fields (a plain Serializer with its own to_representation) and returns a
+        # falsy sentinel whose .ref asserts: such a project's schema would not build.
+        return component.ref if component else dict(ANY_USER)
 
 
 class UserSchema(OpenApiSerializerExtension):
-    """The default ``USER_SERIALIZER``: ``id``, the login name, and the name fields it has."""
+    """The default ``USER_SERIALIZER`` and its subclasses: ``id``, the login name, and the
+    name fields the user model has.
+
+    A subclass's declared fields are added to these (DRF's schema of each), and a
+    subclass that overrides ``to_representation`` (the README's ``AppUserSerializer``
+    adding ``is_staff``) gets ``additionalProperties: true``: the keys it adds are not
+    declared, so the schema must not forbid them. ``id`` and the login name stay
+    required; a subclass that drops them should describe itself with
+    ``extend_schema_serializer`` or its own extension.
+    """
 
     target_class = "jwt_cookie_auth.serializers.UserSerializer"
+    match_subclasses = True
 
     def map_serializer(self, auto_schema: AutoSchema, direction: Any) -> dict[str, Any]:
         user_model = get_user_model()
@@ -201,7 +224,25 @@ class UserSchema(OpenApiSerializerExtension):
         for field in ("email", "first_name", "last_name"):
             if field not in properties and hasattr(user_model, field):
                 properties[field] = {"type": "string"}
-        return {"type": "object", "properties": properties, "required": ["id", username]}
+        schema: dict[str, Any] = {
+            "type": "object",
+            "properties": properties,
+            "required": ["id", username],
+        }
+        serializer = force_instance(self.target)
+        if serializer.fields:
+            # AutoSchema._map_basic_serializer is private, but it is the one way to get
+            # drf-spectacular's schema of declared fields without this extension
+            # matching again (its docs use the same for extensions);
+            # tests/test_openapi.py::test_a_user_serializer_subclass_shows_its_fields pins it.
+            declared = auto_schema._map_basic_serializer(serializer, direction)
+            properties.update(declared.get("properties", {}))
+            schema["required"] += [
+                name for name in declared.get("required", []) if name not in schema["required"]
+            ]
+        if type(serializer).to_representation is not UserSerializer.to_representation:
+            schema["additionalProperties"] = True
+        return schema
 
 
 class JWTSessionTokensSerializer(Serializer):
