@@ -15,11 +15,13 @@ DEMO_MANAGE := $(VENV_PYTHON) example_project/manage.py
 .PHONY: demo
 
 # The virtualenv with the package installed (editable); redone when pyproject.toml
-# changes. The stamp file stands for "installed". With the openapi extra and Swagger
-# UI's files (drf-spectacular-sidecar): the demo's /api/schema/ and /api/docs/.
+# changes. The stamp file stands for "installed". With the extras the demo shows:
+# OpenAPI (/api/schema/, /api/docs/ with Swagger UI's files from
+# drf-spectacular-sidecar), django-ninja (/ninja/) and Channels (the signed-in page's
+# WebSocket), and uvicorn with websockets to serve it all over ASGI.
 $(VENV)/.installed: pyproject.toml
 	test -x $(VENV_PYTHON) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -e ".[openapi]" drf-spectacular-sidecar
+	$(PIP) install -e ".[openapi,ninja,channels]" drf-spectacular-sidecar uvicorn websockets
 	touch $@
 
 demo: $(VENV)/.installed
@@ -31,7 +33,11 @@ demo: $(VENV)/.installed
 	@echo
 	@echo "Open http://localhost:$(PORT)/ (localhost, not 127.0.0.1: the cookies are Secure)"
 	@echo
-	$(DEMO_MANAGE) runserver localhost:$(PORT)
+	@# uvicorn, not runserver: the demo's WebSocket needs ASGI. One process, so the
+	@# in-memory channel layer reaches every socket; --reload as runserver would.
+	$(VENV)/bin/python -m uvicorn example_project.asgi:application \
+		--host localhost --port $(PORT) --ws websockets --reload --reload-dir example_project \
+		--reload-dir jwt_cookie_auth
 
 # --- tests and tooling -------------------------------------------------------------
 
