@@ -27,7 +27,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import HOST, RedisServer, _die_with_parent, _stop_process, free_port, wait_for
+from tests.servers import (
+    HOST,
+    RedisServer,
+    _die_with_parent,
+    _stop_process,
+    free_port,
+    redis_cli,
+    wait_for,
+)
 
 
 def require_redis_server() -> None:
@@ -201,14 +209,7 @@ class Sentinel:
             )
 
     def command(self, *args: str) -> str:
-        out = subprocess.run(
-            ["redis-cli", "-h", HOST, "-p", str(self.port), *args],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        )
-        return out.stdout.strip()
+        return redis_cli(self.port, *args)
 
     def primary_port(self, service: str) -> int | None:
         try:

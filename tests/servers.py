@@ -66,6 +66,18 @@ def _die_with_parent() -> None:
     ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+def redis_cli(port: int, *args: str) -> str:
+    """Run one ``redis-cli`` command against the server on ``port``; return its output."""
+    out = subprocess.run(
+        ["redis-cli", "-h", HOST, "-p", str(port), *args],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=True,
+    )
+    return out.stdout.strip()
+
+
 def wait_for(condition: Any, timeout: float, what: str, interval: float = 0.05) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -154,14 +166,7 @@ class RedisServer:
         Path(self.log.name).unlink(missing_ok=True)
 
     def command(self, *args: str) -> str:
-        out = subprocess.run(
-            ["redis-cli", "-h", HOST, "-p", str(self.port), *args],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        )
-        return out.stdout.strip()
+        return redis_cli(self.port, *args)
 
 
 def redis_caches(url: str, ignore_exceptions: bool) -> dict[str, Any]:
