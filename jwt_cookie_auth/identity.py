@@ -30,6 +30,7 @@ from django.db import router
 
 from jwt_cookie_auth import (
     db_routing,
+    local_revocation,
     password_binding,
     pk_lookup,
     refusals,
@@ -109,7 +110,11 @@ def user_cache_key(user_id: Any) -> str:
 def forget_cached_user(user_id: Any) -> None:
     """Drop a user from the user cache (on save and delete)."""
     try:
-        revocation.get_cache().delete(user_cache_key(user_id))
+        cache = revocation.get_cache()
+        cache.delete(user_cache_key(user_id))
+        # LOCAL_REVOCATION_CACHE: return only once Redis has sent every process the
+        # invalidation, so a deactivation is refused on the very next request anywhere.
+        local_revocation.confirm_delivery(cache)
     except Exception:
         logger.warning("Could not drop user %s from the cache.", user_id, exc_info=True)
 

@@ -24,7 +24,7 @@ import pytest
 from django.core.cache import caches
 from django.test import RequestFactory
 
-from jwt_cookie_auth import local_revocation, revocation
+from jwt_cookie_auth import identity, local_revocation, revocation
 from jwt_cookie_auth.issuing import start_session
 from jwt_cookie_auth.models import LoginSession, RevokeReason
 from tests.conftest import make_user, on_django_redis, redis_commands
@@ -281,3 +281,22 @@ def test_revoke_session_is_refused_at_once_after_a_local_hit(redis: RedisServer)
     warm(sid, owner)
     assert revocation.revoke_session(sid, RevokeReason.ADMIN)
     assert revocation.lookup(sid, owner=owner)[0] is True
+
+
+def test_dropping_a_cached_user_returns_after_redis_sent_the_invalidations(
+    redis: RedisServer, settings: Any
+) -> None:
+    """CACHE_USERS: a saved (deactivated) user leaves the user cache with a DEL, then a
+    PING on the same server, so every process holds the invalidation before the saving
+    request answers; and this process's local copy of the user is gone at once."""
+    settings.JWT_COOKIE_AUTH = {**settings.JWT_COOKIE_AUTH, "CACHE_USERS": True}
+    sid, owner = live_session()
+    key = identity.user_cache_key(owner)
+    caches["default"].set(key, {"cached": "user"}, 60)
+    for _ in range(2):
+        assert revocation.lookup(sid, owner=owner, extra_key=key)[1] == {"cached": "user"}
+    with redis_commands() as sent:
+        identity.forget_cached_user(owner)
+    names = [command[0] for command in sent]
+    assert names[-2:] == [b"DEL", b"PING"], names
+    assert revocation.lookup(sid, owner=owner, extra_key=key)[1] is None
