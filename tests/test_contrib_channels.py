@@ -775,6 +775,28 @@ def test_the_periodic_recheck_closes_a_socket_whose_message_was_lost(
     run(scenario)
 
 
+def test_a_message_lost_right_after_the_handshake_closes_the_socket_within_a_second(
+    user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Default re-check interval (30 s): the first check comes EARLY_RECHECK_SECONDS
+    after the handshake, so a revocation the layer lost then still closes the socket."""
+    from channels.layers import get_channel_layer
+
+    from jwt_cookie_auth.contrib import channels as contrib
+
+    layer = DroppingLayer(get_channel_layer())
+    monkeypatch.setattr(contrib, "get_channel_layer", lambda: layer)
+    device = log_in(user)
+
+    async def scenario() -> None:
+        ws = socket(device.access)  # the documented stack, default intervals
+        assert (await ws.connect(timeout=10))[0]
+        await in_test_thread(lambda: revoke_session(device.session_id, RevokeReason.ADMIN))
+        assert await closed_with(ws) == (CLOSE_SESSION_REVOKED, "admin")
+
+    run(scenario)
+
+
 #: How long ``HangingLayer.group_send`` waits: "never" for a logout. On code without
 #: the bound, the logout waits this long (and the test then fails).
 HANG_SECONDS = 30.0
