@@ -23,15 +23,13 @@ import argparse
 import json
 import os
 import random
-import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
+
+from benchmarks.serving import serving
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -110,29 +108,8 @@ def server(kind: str, cache: str, cache_users: bool, port: int) -> Iterator[None
             "--host", HOST, "--port", str(port), "--workers", "1",
             "--log-level", "warning", "--no-access-log", "--app-dir", str(ROOT),
         ]  # fmt: skip
-    log = tempfile.NamedTemporaryFile(prefix="bench-async-", suffix=".log", delete=False)  # noqa: SIM115
-    process = subprocess.Popen(argv, env=env, stdout=log, stderr=log, cwd=ROOT)  # noqa: S603
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://{HOST}:{port}/sync-floor/", timeout=2):
-                    break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{kind} server did not start: {Path(log.name).read_text()}")
-            time.sleep(0.3)
+    with serving(argv, env, f"http://{HOST}:{port}/sync-floor/", f"{kind} server"):
         yield
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-        os.unlink(log.name)
 
 
 def prepare() -> dict[str, str]:

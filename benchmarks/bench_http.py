@@ -23,9 +23,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,6 +30,7 @@ from typing import Any
 
 from benchmarks.bench_requests import credentials, make_user
 from benchmarks.harness import median, spread
+from benchmarks.serving import serving
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -46,7 +44,6 @@ UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 @contextmanager
 def gunicorn(port: int, extra_env: dict[str, str]) -> Iterator[None]:
     env = {**os.environ, **extra_env}
-    log = tempfile.NamedTemporaryFile(prefix="bench-gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
     argv = [
         sys.executable, "-m", "gunicorn", "benchmarks.wsgi:application",
         "--bind", f"{HOST}:{port}", "--workers", str(WORKERS),
@@ -61,29 +58,8 @@ def gunicorn(port: int, extra_env: dict[str, str]) -> Iterator[None]:
         "--worker-connections", str(WRK_CONNECTIONS // WORKERS),
         "--log-level", "warning", "--chdir", str(ROOT),
     ]  # fmt: skip
-    server = subprocess.Popen(argv, env=env, stdout=log, stderr=log)  # noqa: S603
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://{HOST}:{port}/floor/", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not start: {Path(log.name).read_text()[-2000:]}")
-            time.sleep(0.3)
+    with serving(argv, env, f"http://{HOST}:{port}/floor/", "gunicorn"):
         yield
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
-        os.unlink(log.name)
 
 
 def _ms(value: str, unit: str) -> float:

@@ -70,7 +70,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.http.cookie import parse_cookie
 
-from jwt_cookie_auth import clock, identity, refusals, revocation, tokens
+from jwt_cookie_auth import clock, identity, refusals, revocation, tokens, verified_tokens
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.cookie_names import access_cookie_name
 from jwt_cookie_auth.cookies import duplicated_token_cookies
@@ -374,7 +374,9 @@ class JWTCookieAuthMiddleware:
         try:
             # Verified, but not yet checked against revocation: the group is joined
             # first, so a revocation that commits after the check is still heard.
-            unchecked = tokens.decode(token, tokens.ACCESS)
+            # Through the verified-token cache, so _authenticate's decode is a hit, not
+            # a second signature check.
+            unchecked = verified_tokens.decode(token, tokens.ACCESS)
         except tokens.TokenError as exc:
             logger.debug("WebSocket access cookie refused: %s", exc)
             await self.inner({**scope, "user": AnonymousUser(), "jwt_claims": None}, receive, send)
