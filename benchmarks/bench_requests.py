@@ -28,11 +28,15 @@ class Variant:
     cache_users: bool = False
     #: Our verified-token cache (VERIFIED_TOKEN_CACHE_SIZE) on, as by default.
     verified_cache: bool = True
+    #: LOCAL_REVOCATION_CACHE: None leaves the project's setting (the package default).
+    local_cache: bool | None = None
 
     def context(self) -> AbstractContextManager[Any]:
         overrides: dict[str, Any] = {}
         if self.cache_users:
             overrides["CACHE_USERS"] = True
+        if self.local_cache is not None:
+            overrides["LOCAL_REVOCATION_CACHE"] = self.local_cache
         if not self.verified_cache:
             overrides["VERIFIED_TOKEN_CACHE_SIZE"] = 0
         if not overrides:
@@ -43,7 +47,10 @@ class Variant:
         return override_settings(JWT_COOKIE_AUTH={**settings.JWT_COOKIE_AUTH, **overrides})
 
 
-OURS_REVOKES = "access + refresh token of the session, on the next request (Redis marker)"
+OURS_REVOKES = (
+    "access + refresh token of the session, on the next request in every process "
+    "(Redis marker; by default each process's copy kept honest by CLIENT TRACKING)"
+)
 SIMPLEJWT_REVOKES = (
     "refresh token only (blacklist app); the access token lives until it expires; "
     "deactivation on the next request"
@@ -116,6 +123,13 @@ def variants(creds: dict[str, Any]) -> list[Variant]:
             verified_cache=False,
         ),
         Variant(
+            "ours_cookie_no_local_cache",
+            "ours: cookie, LOCAL_REVOCATION_CACHE=False (a Redis round trip per request)",
+            OURS_REVOKES,
+            Request("GET", "/ours/", ours_cookie),
+            local_cache=False,
+        ),
+        Variant(
             "ours_cached",
             "ours: cookie, CACHE_USERS",
             OURS_REVOKES + "; deactivation too",
@@ -128,6 +142,14 @@ def variants(creds: dict[str, Any]) -> list[Variant]:
             OURS_REVOKES + "; deactivation too",
             Request("GET", "/ours/", bearer),
             cache_users=True,
+        ),
+        Variant(
+            "ours_cached_no_local_cache",
+            "ours: cookie, CACHE_USERS, LOCAL_REVOCATION_CACHE=False",
+            OURS_REVOKES + "; deactivation too",
+            Request("GET", "/ours/", ours_cookie),
+            cache_users=True,
+            local_cache=False,
         ),
         Variant(
             "simplejwt",

@@ -190,7 +190,12 @@ class Statements:
 
 
 class RedisRoundTrips:
-    """Count request/response exchanges with Redis at the socket (a pipeline is one)."""
+    """Count request/response exchanges with Redis at the socket (a pipeline is one).
+
+    redis-py's connections, and the local revocation cache's own tracking connection
+    (``Tracker._fetch``: a read that waits for its reply). The tracker's ``PING`` is not
+    one: it is sent without waiting, and its ``PONG`` read by a later drain.
+    """
 
     def __init__(self) -> None:
         self.count = 0
@@ -207,11 +212,24 @@ class RedisRoundTrips:
 
         self._original = original
         Connection.send_packed_command = send  # type: ignore[method-assign]
+
+        from jwt_cookie_auth.local_revocation import Tracker
+
+        fetch = self._fetch = Tracker._fetch
+
+        def counted_fetch(tracker: Any, raws: Any, now: float) -> Any:
+            self.count += 1
+            return fetch(tracker, raws, now)
+
+        Tracker._fetch = counted_fetch  # type: ignore[method-assign]
         return self
 
     def __exit__(self, *exc: Any) -> None:
         from redis.connection import Connection
 
+        from jwt_cookie_auth.local_revocation import Tracker
+
+        Tracker._fetch = self._fetch  # type: ignore[method-assign]
         if self._own:
             Connection.send_packed_command = self._original  # type: ignore[method-assign]
         else:

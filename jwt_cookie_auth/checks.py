@@ -984,7 +984,19 @@ def check_local_revocation_cache(**kwargs: Any) -> list[checks.CheckMessage]:
                     "It bounds each process's memory: entries, and bytes of keys and values.",
                 )
             )
-    if not app_settings.LOCAL_REVOCATION_CACHE:
+    wanted = app_settings.LOCAL_REVOCATION_CACHE
+    if wanted not in (True, False, None):
+        errors.append(
+            _error(
+                165,
+                f"LOCAL_REVOCATION_CACHE must be True, False or None, not {wanted!r}.",
+                "None (the default) uses it where the cache can serve it; True requires it; "
+                "False turns it off.",
+            )
+        )
+        return errors
+    if wanted is not True:
+        # None: the normal path where a prerequisite is missing, as documented.
         return errors
     cache = getattr(settings, "CACHES", {}).get(app_settings.CACHE_ALIAS, {})
     client_class = cache.get("OPTIONS", {}).get("CLIENT_CLASS", "django_redis.client.DefaultClient")

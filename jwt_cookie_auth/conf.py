@@ -56,7 +56,8 @@ DEFAULTS: dict[str, Any] = {
     # A per-process copy of the revocation markers kept honest by Redis CLIENT
     # TRACKING, trusted only while Redis has answered within MAX_SILENCE; entries and
     # bytes of keys and values per process (local_revocation.py).
-    "LOCAL_REVOCATION_CACHE": False,
+    # None: on where the cache can serve it (django-redis DefaultClient, hiredis).
+    "LOCAL_REVOCATION_CACHE": None,
     "LOCAL_REVOCATION_CACHE_MAX_SILENCE": timedelta(milliseconds=250),
     "LOCAL_REVOCATION_CACHE_SIZE": 10_000,
     "LOCAL_REVOCATION_CACHE_MAX_BYTES": 4 * 1024 * 1024,
@@ -233,7 +234,7 @@ class Settings:
         return self._get("VERIFIED_TOKEN_CACHE_SIZE")  # type: ignore[no-any-return]
 
     @property
-    def LOCAL_REVOCATION_CACHE(self) -> bool:
+    def LOCAL_REVOCATION_CACHE(self) -> bool | None:
         return self._get("LOCAL_REVOCATION_CACHE")  # type: ignore[no-any-return]
 
     @property

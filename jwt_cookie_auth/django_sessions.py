@@ -38,7 +38,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from jwt_cookie_auth import cache_primary, clock, db_routing, revocation
+from jwt_cookie_auth import cache_primary, clock, db_routing, local_revocation, revocation
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.cookie_names import access_cookie_name, refresh_cookie_name
 from jwt_cookie_auth.cookies import presented_claims
@@ -164,7 +164,10 @@ def end_django_sessions(user_ids: Iterable[Any]) -> None:
     )
     stamp = clock.timestamp(now)
     try:
-        revocation.get_cache().set_many({_cutoff_key(pk): stamp for pk in ids}, timeout=_timeout())
+        cache = revocation.get_cache()
+        cache.set_many({_cutoff_key(pk): stamp for pk in ids}, timeout=_timeout())
+        # Returns once Redis has sent every tracking process the invalidation.
+        local_revocation.confirm_delivery(cache)
     except Exception:
         # A cached "no cutoff" lives REVOCATION_CACHE_TIMEOUT at most.
         logger.error("Could not write Django session cutoffs to the cache.", exc_info=True)
@@ -184,7 +187,10 @@ def cutoff(user_id: Any) -> float | None:
     """Return when this user's Django sessions became valid (epoch seconds), or None."""
     key, cache = _cutoff_key(user_id), revocation.get_cache()
     try:
-        value = cache_primary.get(cache, key)  # a replica may lag behind a new cutoff
+        # LOCAL_REVOCATION_CACHE: this process's tracked copy, no round trip on a hit
+        # (None: it cannot vouch). Else the primary: a replica may lag behind a cutoff.
+        local = local_revocation.get_many(cache, [key])
+        value = local.get(key) if local is not None else cache_primary.get(cache, key)
     except Exception:
         logger.warning("Cutoff cache unavailable; asking the database.", exc_info=True)
         return _cutoff_in_database(user_id)

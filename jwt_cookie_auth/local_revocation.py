@@ -1,8 +1,9 @@
 """A per-process copy of revocation markers, kept honest by Redis ``CLIENT TRACKING``.
 
-With ``LOCAL_REVOCATION_CACHE`` on (django-redis, Redis 6+, ``hiredis`` >= 3.2), each
-process keeps the markers it has read (``revocation.lookup``) in a dictionary, so a
-request whose session it has seen costs a dictionary lookup and no network round trip.
+With ``LOCAL_REVOCATION_CACHE`` on (by default wherever the cache is django-redis's
+``DefaultClient`` and ``hiredis`` >= 3.2 is installed; Redis 6 or later), each process
+keeps the markers it has read (``revocation.lookup``) in a dictionary, so a request
+whose session it has seen costs a dictionary lookup and no network round trip.
 Redis tells it when any of them changes:
 
 - one dedicated connection per process to the cache's primary speaks RESP3 and has
@@ -71,7 +72,7 @@ MAX_BACKOFF = 5.0
 # How long a missing PONG may take before the connection is given up and rebuilt.
 DEAD_AFTER_SILENCES = 20
 # Values decoded once and shared by every hit: immutable, and what markers hold.
-_SHAREABLE = (int, str, bytes, bool, type(None))
+_SHAREABLE = (int, float, str, bytes, bool, type(None))
 
 
 class Tracker:
@@ -211,7 +212,9 @@ class Tracker:
         self.backoff = MIN_BACKOFF
 
     def _disable(self, why: str) -> None:
-        logger.error("LOCAL_REVOCATION_CACHE is off in this process: %s.", why)
+        # Asked for by name: an error. By default (None): the normal path, as documented.
+        level = logging.ERROR if app_settings.LOCAL_REVOCATION_CACHE else logging.INFO
+        logger.log(level, "LOCAL_REVOCATION_CACHE is off in this process: %s.", why)
         self._reset(backoff=False)
         self.disabled = True
 
@@ -326,12 +329,25 @@ _trackers: dict[tuple[Any, ...], Tracker] = {}
 _trackers_lock = threading.Lock()
 
 
-def tracker(cache: BaseCache) -> Tracker | None:
-    """Return this process's tracker for ``cache``, or None when the setting is off."""
-    if not app_settings.LOCAL_REVOCATION_CACHE:
+def wanted_client(cache: BaseCache) -> Any:
+    """Return django-redis's client of ``cache`` when the local cache is to be used, or None.
+
+    ``LOCAL_REVOCATION_CACHE``: False is off; True and None (the default) are on where
+    ``cache`` is django-redis's ``DefaultClient`` and ``hiredis`` is installed. With True a
+    missing prerequisite is check E165; with None it is simply the normal path.
+    """
+    if app_settings.LOCAL_REVOCATION_CACHE is False:
         return None
     client = default_client(cache)
     if client is None or not hiredis_available():
+        return None
+    return client
+
+
+def tracker(cache: BaseCache) -> Tracker | None:
+    """Return this process's tracker for ``cache``, or None when it is not to be used."""
+    client = wanted_client(cache)
+    if client is None:
         return None
     silence = app_settings.LOCAL_REVOCATION_CACHE_MAX_SILENCE
     lifetime = app_settings.REVOCATION_CACHE_TIMEOUT
@@ -397,6 +413,6 @@ def confirm_delivery(cache: BaseCache) -> None:
 
     Redis serves it after writing the invalidations those writes caused (see above).
     """
-    client = default_client(cache) if app_settings.LOCAL_REVOCATION_CACHE else None
+    client = wanted_client(cache)
     if client is not None:
         client.get_client(write=True).ping()

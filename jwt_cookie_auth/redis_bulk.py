@@ -23,8 +23,8 @@ from typing import Any
 
 from django.core.cache import BaseCache
 
+from jwt_cookie_auth import local_revocation
 from jwt_cookie_auth.cache_primary import confirm_replicated
-from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.overlap import default_client
 
 logger = logging.getLogger("jwt_cookie_auth")
@@ -60,7 +60,7 @@ def set_all(cache: BaseCache, keys: Sequence[str], value: Any, timeout: int) -> 
                 chunk = [client.make_key(key) for key in keys[start : start + CHUNK]]
                 connected = int(script(keys=chunk, args=[encoded, timeout], client=connection))
             written = True
-            if app_settings.LOCAL_REVOCATION_CACHE:
+            if local_revocation.wanted_client(cache) is not None:
                 # Served after Redis has written the invalidations our writes caused to
                 # every tracking process (local_revocation): then we report done.
                 connection.ping()

@@ -39,21 +39,32 @@ def on_django_redis() -> bool:
 
 @contextmanager
 def redis_commands() -> Iterator[list[tuple[Any, ...]]]:
-    """Record every command redis-py sends (one entry per round trip, pipelines aside)."""
+    """Record every command redis-py sends (one entry per round trip, pipelines aside),
+    and every read of the local revocation cache's tracking connection, as
+    ``(b"MGET", b"(tracking)", *keys)``: a round trip too, on its own socket."""
     from redis.connection import Connection
+
+    from jwt_cookie_auth.local_revocation import Tracker
 
     sent: list[tuple[Any, ...]] = []
     real = Connection.send_command
+    real_fetch = Tracker._fetch
 
     def spy(self: Any, *args: Any, **kwargs: Any) -> Any:
         sent.append(tuple(a.encode() if isinstance(a, str) else a for a in args))
         return real(self, *args, **kwargs)
 
+    def fetch_spy(self: Any, raws: list[bytes], now: float) -> Any:
+        sent.append((b"MGET", b"(tracking)", *raws))
+        return real_fetch(self, raws, now)
+
     Connection.send_command = spy  # type: ignore[method-assign]
+    Tracker._fetch = fetch_spy  # type: ignore[method-assign]
     try:
         yield sent
     finally:
         Connection.send_command = real  # type: ignore[method-assign]
+        Tracker._fetch = real_fetch  # type: ignore[method-assign]
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:

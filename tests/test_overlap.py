@@ -31,6 +31,9 @@ pytestmark = pytest.mark.django_db
 def redis(settings: Any) -> Iterator[RedisServer]:
     with redis_server() as server:
         settings.CACHES = redis_caches(server.url, ignore_exceptions=False)
+        # The path these tests are about: without the local revocation cache (on by
+        # default with django-redis and hiredis; tests/test_local_revocation.py).
+        settings.JWT_COOKIE_AUTH = {"LOCAL_REVOCATION_CACHE": False}
         yield server
 
 

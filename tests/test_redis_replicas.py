@@ -171,8 +171,9 @@ def test_revocation_returns_once_the_replica_has_its_markers(
     revocation.revoke_user_sessions([bob.pk], RevokeReason.ADMIN)  # loads the script
     with redis_commands() as sent:
         revoked = revocation.revoke_user_sessions([alice.pk], RevokeReason.ADMIN)
-    # The markers and the WAIT on one connection; the replica confirmed.
-    assert [command[0] for command in sent] == [b"EVALSHA", b"WAIT"]
+    # The markers, the PING of the local revocation cache (on by default with
+    # django-redis) and the WAIT on one connection; the replica confirmed.
+    assert [command[0] for command in sent] == [b"EVALSHA", b"PING", b"WAIT"]
     (session_id,) = revoked[alice.pk]
     key = caches["default"].make_key(revocation.cache_key(session_id))
     assert replica.command("GET", key) == "0"

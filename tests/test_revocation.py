@@ -243,15 +243,20 @@ def count_cache_calls(cache: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
     return calls
 
 
+@pytest.mark.parametrize("local_cache", [None, False], ids=["default", "local-cache-off"])
 def test_warm_cache_request_costs_one_query_and_one_cache_get(
-    logged_in: Client, cache: Any, monkeypatch: pytest.MonkeyPatch
+    logged_in: Client, cache: Any, monkeypatch: pytest.MonkeyPatch, settings: Any, local_cache: Any
 ) -> None:
     """With a warm cache an authenticated API call makes 1 SQL query (the user) and 1 get.
 
     On django-redis the get is an ``MGET`` sent straight on a pooled connection, so that
-    it overlaps the user query (``overlap``): one Redis command, no cache API call.
+    it overlaps the user query (``overlap``): one Redis command, no cache API call. By
+    default there (LOCAL_REVOCATION_CACHE None, hiredis installed) not even that: the
+    marker comes from this process's tracked copy, no round trip at all.
     """
+    settings.JWT_COOKIE_AUTH = {**settings.JWT_COOKIE_AUTH, "LOCAL_REVOCATION_CACHE": local_cache}
     assert logged_in.get(reverse("me")).status_code == 200  # may fill the cache
+    assert logged_in.get(reverse("me")).status_code == 200  # the tracker's first read
     calls = count_cache_calls(cache, monkeypatch)
     with CaptureQueriesContext(connection) as ctx, redis_commands() as commands:
         response = logged_in.get(reverse("me"))
@@ -259,7 +264,8 @@ def test_warm_cache_request_costs_one_query_and_one_cache_get(
     assert len(ctx) == 1, [q["sql"] for q in ctx.captured_queries]
     if on_django_redis():
         assert calls == {}
-        assert [c[0] for c in commands] == [b"MGET"]
+        expected = [b"MGET"] if local_cache is False else []
+        assert [c[0] for c in commands] == expected, commands
     else:
         assert calls == {"get": 1}
 
@@ -312,9 +318,11 @@ def test_force_logout_costs_the_same_for_1_or_200_sessions(
             revoked = revocation.revoke_user_sessions([target.pk], RevokeReason.ADMIN)
         counts.append(len(ctx))
         if on_django_redis():
-            # One script call (redis_bulk) for up to 1,000 markers, no cache API call.
+            # One script call (redis_bulk) for up to 1,000 markers, no cache API call;
+            # then, with the local revocation cache (on by default here), the PING that
+            # confirms every tracking process has its invalidations.
             assert calls == {}
-            assert [c[0] for c in commands] == [b"EVALSHA"]
+            assert [c[0] for c in commands] == [b"EVALSHA", b"PING"]
         else:
             # One cache write whatever the count (locmem's set_many loops over set itself).
             assert calls["set_many"] == 1
