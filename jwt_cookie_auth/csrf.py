@@ -51,8 +51,12 @@ def csrf_failure(request: Request | HttpRequest) -> str | None:
 def enforce_csrf(request: Request | HttpRequest) -> None:
     """Raise ``PermissionDenied`` (403) unless the request passes Django's CSRF check.
 
-    An unparseable body raises ``ParseError`` (400); see ``csrf_failure``.
+    An unparseable body raises ``ParseError`` (400); see ``csrf_failure``. A safe
+    method returns at once: Django's check accepts every one of them untested, so
+    running it would only cost time on each cookie-authenticated GET.
     """
+    if request.method in SAFE_METHODS:
+        return
     reason = csrf_failure(request)
     if reason:
         raise exceptions.PermissionDenied(f"CSRF Failed: {reason}", code=CSRF_FAILED_CODE)

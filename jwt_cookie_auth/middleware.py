@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import patch_vary_headers
 from django.utils.functional import SimpleLazyObject
 
-from jwt_cookie_auth import tokens
+from jwt_cookie_auth import clock, tokens, verified_tokens
 from jwt_cookie_auth.async_request_auth import aresolve
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.cookie_names import access_cookie_name, refresh_cookie_name
@@ -63,7 +63,13 @@ def _renews_before_view(request: HttpRequest, view_func: Callable[..., Any]) -> 
     if refresh_cookie_name() not in request.COOKIES:
         return False
     access = request.COOKIES.get(access_cookie_name())
-    return not access or tokens.seems_expired(access)
+    if not access:
+        return True
+    # A token verified before: its exp is known without parsing the payload again.
+    exp = verified_tokens.known_exp(access)
+    if exp is None:
+        return tokens.seems_expired(access)
+    return exp <= clock.timestamp(clock.now())
 
 
 class JWTCookieMiddleware:

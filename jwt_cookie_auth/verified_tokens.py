@@ -71,6 +71,18 @@ def size() -> int:
     return len(_entries)
 
 
+def known_exp(token: str) -> int | None:
+    """Return the ``exp`` of ``token`` if this process has verified it, else None.
+
+    A hint for deciding *when* to renew (``tokens.seems_expired``), never a reason to
+    trust a token: ``decode`` still checks everything. Saves parsing the token's
+    payload again on every request whose token is held here.
+    """
+    with _lock:
+        entry = _entries.get(token)
+    return entry[0].exp if entry is not None else None
+
+
 def fingerprint() -> str:
     """Return a hash of everything a token's verification depends on, besides the time.
 

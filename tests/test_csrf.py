@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client, override_settings
 from django.urls import reverse
+from rest_framework import exceptions
 
 from jwt_cookie_auth.cookie_names import access_cookie_name, refresh_cookie_name
 from jwt_cookie_auth.models import LoginSession
@@ -299,3 +300,23 @@ def test_refresh_with_a_form_body_and_no_token_is_403_not_415(logged_in: Client)
     logged_in.handler.enforce_csrf_checks = True
     response = logged_in.post(reverse("jwt_cookie_auth:refresh"))
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS", "TRACE"])
+def test_enforce_csrf_skips_safe_methods_as_django_accepts_them(
+    method: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Django's check accepts every safe method untested; ours does not run it for them
+    (a cost on every cookie-authenticated GET), and still runs it for the rest."""
+    from django.test import RequestFactory
+
+    from jwt_cookie_auth import csrf
+
+    def must_not_run(request: Any) -> str:
+        raise AssertionError("the CSRF check ran for a safe method")
+
+    monkeypatch.setattr(csrf, "csrf_failure", must_not_run)
+    csrf.enforce_csrf(RequestFactory().generic(method, "/"))
+    monkeypatch.setattr(csrf, "csrf_failure", lambda request: "no token")
+    with pytest.raises(exceptions.PermissionDenied):
+        csrf.enforce_csrf(RequestFactory().post("/"))

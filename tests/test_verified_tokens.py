@@ -288,3 +288,32 @@ def test_entry_size_of_a_default_access_token(logged_in: Client) -> None:
     token = access_cookie(logged_in)
     claims = verified_tokens.decode(token, tokens.ACCESS)
     assert 500 < verified_tokens.entry_bytes(token, claims) < 2048
+
+
+def test_known_exp_is_a_hint_from_verified_tokens_only() -> None:
+    token = mint()
+    assert verified_tokens.known_exp(token) is None  # never verified here
+    claims = verified_tokens.decode(token, tokens.ACCESS)
+    assert verified_tokens.known_exp(token) == claims.exp
+    assert verified_tokens.known_exp(token + "x") is None
+
+
+def test_a_held_token_past_its_exp_is_renewed_before_the_view(
+    clock: FakeClock, logged_in: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The middleware reads a held token's exp from the cache, not from its payload; an
+    expired one still renews before the view (a new access cookie on that response)."""
+    old = access_cookie(logged_in)
+    assert logged_in.get(reverse("me")).status_code == 200
+    assert verified_tokens.known_exp(old) is not None
+    parsed: list[str] = []
+    original = tokens.seems_expired
+    monkeypatch.setattr(
+        tokens, "seems_expired", lambda token: parsed.append(token) or original(token)
+    )
+    assert logged_in.get(reverse("me")).status_code == 200
+    clock.advance(minutes=5, seconds=LEEWAY.seconds + 1)
+    response = logged_in.get(reverse("me"))
+    assert response.status_code == 200
+    assert access_cookie(logged_in) != old  # renewed
+    assert parsed == []  # both decisions came from the cache
