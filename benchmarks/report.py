@@ -436,6 +436,13 @@ def write_markdown(results: dict[str, Any], targets: list[Target], path: Path) -
             f"[{results['profile']['file']}]({results['profile']['file']}).",
             "",
         ]
+    lines += [
+        "## Async views under ASGI",
+        "",
+        "Measured apart (`benchmarks/bench_async.py`, not part of `make bench`): "
+        "[benchmarks-async.md](benchmarks-async.md).",
+        "",
+    ]
     lines.append(METHOD)
     path.write_text("\n".join(lines))
 

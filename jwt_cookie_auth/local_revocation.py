@@ -339,7 +339,9 @@ def wanted_client(cache: BaseCache) -> Any:
     if app_settings.LOCAL_REVOCATION_CACHE is False:
         return None
     client = default_client(cache)
-    if client is None or not hiredis_available():
+    # DefaultClient only (as check E165 says): Sentinel's primary moves, and the tracking
+    # connection is made to one fixed address.
+    if client is None or type(client).__name__ != "DefaultClient" or not hiredis_available():
         return None
     return client
 
