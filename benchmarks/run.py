@@ -112,13 +112,13 @@ def main(argv: list[str] | None = None) -> int:
         "refresh": (
             "per refresh",
             lambda: bench_refresh.run(
-                rounds=3 if quick else 9, per_slice=20 if quick else 60, seed=args.seed, log=log
+                rounds=3 if quick else 15, per_slice=20 if quick else 60, seed=args.seed, log=log
             ),
         ),
         "logout": (
             "forced logout of one user with N sessions",
             lambda: bench_logout.run(
-                rounds=1 if quick else 3,
+                rounds=1 if quick else 6,
                 sizes=(1, 10, 100, 1_000) if quick else bench_logout.SIZES,
                 seed=args.seed,
                 log=log,
