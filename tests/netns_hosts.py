@@ -10,6 +10,13 @@ The shared servers run in the root namespace and listen on every root-side addre
 a private PostgreSQL cluster (``tests.pg_replica.Cluster``; the system server on 5432
 listens on loopback only) and a private redis-server.
 
+A host named in ``delayed`` reaches Redis through a ``DelayLink`` instead: a small
+userspace relay in the root namespace, on that host's root-side address and Redis's
+port, that hands Redis's bytes on to the host a set delay late (``set_delay``), in
+order, per connection, and the host's own bytes on at once: the one-way latency from
+Redis to a host on another machine. A relay and not ``tc netem``: this machine's kernel
+has neither ``sch_netem`` nor ``sch_prio`` (``CONFIG_NET_SCH_NETEM`` is not set).
+
 Needs root (or CAP_NET_ADMIN) for ``ip netns``; ``missing()`` says why not, for the
 skip message. Namespaces are deleted on the way out, failure or not
 (``netns_hosts()``); a killed run may leave ``jwtp*`` namespaces: ``ip netns del``.
@@ -19,13 +26,15 @@ from __future__ import annotations
 
 import os
 import secrets
+import select
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import ExitStack, contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests import pg_replica
@@ -131,6 +140,140 @@ class RedisOn:
             _stop_process(self.proc, signal.SIGTERM, 10)
 
 
+class DelayLink:
+    """A relay to Redis on ``address``:``port`` delaying only Redis's bytes to the host.
+
+    Every chunk read from Redis is written to the host ``set_delay`` seconds after it
+    was read (0 at first), in order, per connection: what a network with that one-way
+    latency from Redis to the host does to a TCP stream (an invalidation push stays
+    ahead of any later reply). The host's bytes to Redis go on at once. At delay 0 it
+    still costs a hop through one more process, both ways.
+    """
+
+    def __init__(self, address: str, port: int) -> None:
+        self.address = address
+        self.port = port
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        code = "from tests.netns_hosts import _relay\n_relay()"
+        self.proc = subprocess.Popen(
+            [PYTHON, "-c", code, self.address, str(self.port)],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        self._answer("ready")
+
+    def set_delay(self, seconds: float) -> None:
+        """Delay by ``seconds`` whatever Redis sends the host from now on."""
+        assert self.proc is not None
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(f"{seconds}\n".encode())
+        self.proc.stdin.flush()
+        self._answer("ok")
+
+    def _answer(self, expected: str) -> None:
+        assert self.proc is not None
+        assert self.proc.stdout is not None
+        if not select.select([self.proc.stdout], [], [], 30)[0]:
+            raise TimeoutError(f"delay link on {self.address}: no {expected!r}")
+        line = self.proc.stdout.readline().decode().strip()
+        if line != expected:
+            raise RuntimeError(f"delay link on {self.address}: {line!r}, not {expected!r}")
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        try:
+            _stop_process(self.proc, signal.SIGTERM, 10)
+        finally:
+            for pipe in (self.proc.stdin, self.proc.stdout):
+                if pipe is not None:
+                    with suppress(OSError):
+                        pipe.close()
+
+
+def _relay() -> None:
+    """The body of a ``DelayLink`` process (argv: address, port; Redis on loopback).
+
+    One asyncio loop; a delay (seconds) per line on stdin, answered "ok"; stdin's end
+    (the test process is gone) ends it.
+    """
+    import asyncio
+
+    address, port = sys.argv[1], int(sys.argv[2])
+    delay = [0.0]
+
+    async def connection(host_r: asyncio.StreamReader, host_w: asyncio.StreamWriter) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            redis_r, redis_w = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            host_w.close()
+            return
+        # (when due, bytes); b"" is Redis's end of the stream, passed on as late.
+        late: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+
+        async def up() -> None:
+            while data := await host_r.read(65536):
+                redis_w.write(data)
+                await redis_w.drain()
+
+        async def down_read() -> None:
+            while data := await redis_r.read(65536):
+                late.put_nowait((loop.time() + delay[0], data))
+            late.put_nowait((loop.time() + delay[0], b""))
+
+        async def down_write() -> None:
+            while True:
+                due, data = await late.get()
+                if due > loop.time():
+                    await asyncio.sleep(due - loop.time())
+                if not data:
+                    return
+                host_w.write(data)
+                await host_w.drain()
+
+        tasks = [asyncio.ensure_future(pump()) for pump in (up, down_read, down_write)]
+        try:
+            # Either end closing (or failing) ends the connection: close both.
+            await asyncio.wait([tasks[0], tasks[2]], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for writer in (host_w, redis_w):
+                writer.close()
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        server = await asyncio.start_server(connection, address, port)
+
+        def command() -> None:
+            line = sys.stdin.buffer.readline()
+            if not line:
+                loop.remove_reader(sys.stdin.fileno())
+                if not done.done():
+                    done.set_result(None)
+                return
+            delay[0] = float(line)
+            sys.stdout.write("ok\n")
+            sys.stdout.flush()
+
+        loop.add_reader(sys.stdin.fileno(), command)
+        sys.stdout.write("ready\n")
+        sys.stdout.flush()
+        async with server:
+            await done
+
+    asyncio.run(main())
+
+
 @dataclass
 class AppHost:
     """gunicorn of the live project inside ``namespace``, its clock off by ``skew`` s."""
@@ -195,6 +338,8 @@ class Fleet:
     database: pg_replica.Cluster
     redis: RedisOn
     python_env: dict[str, str]
+    #: Host index -> the link through which that host reaches Redis (``delayed``).
+    links: dict[int, DelayLink] = field(default_factory=dict)
 
     def python(self, code: str) -> str:
         """Run Django code from the root namespace against the shared servers."""
@@ -225,8 +370,16 @@ def _env(
 
 
 @contextmanager
-def netns_hosts(skews: list[float], extra_env: dict[str, str] | None = None) -> Iterator[Fleet]:
-    """Start one app host per skew, in its own namespace; tear everything down after."""
+def netns_hosts(
+    skews: list[float],
+    extra_env: dict[str, str] | None = None,
+    delayed: Collection[int] = (),
+) -> Iterator[Fleet]:
+    """Start one app host per skew, in its own namespace; tear everything down after.
+
+    The hosts whose index is in ``delayed`` reach Redis through a ``DelayLink``
+    (``Fleet.links``), at the same address and port as the others would.
+    """
     extra = extra_env or {}
     first = 1 + secrets.randbelow(200)
     namespaces = [Namespace(first + i) for i in range(len(skews))]
@@ -243,11 +396,16 @@ def netns_hosts(skews: list[float], extra_env: dict[str, str] | None = None) -> 
         database.start(listen=",".join(listen))
         with database.connect("postgres") as conn:
             conn.execute(f"CREATE DATABASE {pg_replica.DB_NAME}")
-        redis = RedisOn([n.outer_ip for n in namespaces])
+        redis = RedisOn([n.outer_ip for i, n in enumerate(namespaces) if i not in delayed])
         stack.callback(redis.stop)
         redis.start()
+        links: dict[int, DelayLink] = {}
+        for index in sorted(delayed):
+            links[index] = DelayLink(namespaces[index].outer_ip, redis.port)
+            stack.callback(links[index].stop)
+            links[index].start()
         python_env = _env("127.0.0.1", database.port, f"redis://127.0.0.1:{redis.port}/0", 0, extra)
-        fleet = Fleet([], database, redis, python_env)
+        fleet = Fleet([], database, redis, python_env, links)
         fleet.python(
             "from django.core.management import call_command\n"
             "call_command('migrate', verbosity=0, interactive=False)"
