@@ -112,7 +112,7 @@ $(BENCH_VENV)/.installed: benchmarks/requirements.txt pyproject.toml
 	touch $@
 
 # Ours against simplejwt, dj-rest-auth, knox and Django sessions: writes
-# docs/benchmarks.md and docs/benchmarks.png (about 15 minutes). Needs PostgreSQL and
+# docs/benchmarks.md and docs/benchmarks.png (about 9 minutes). Needs PostgreSQL and
 # Redis on 127.0.0.1 and wrk (installed from Debian if missing). A smoke run:
 # make bench ARGS=--quick
 bench: $(BENCH_VENV)/.installed
