@@ -25,7 +25,10 @@ Redis tells it when any of them changes:
   not expect: every entry is dropped, the connection closed, and the normal path used;
   a new connection is tried lazily, with backoff (0.1 s doubling to 5 s);
 - a "live" entry is also dropped locally ``REVOCATION_CACHE_TIMEOUT`` after it was
-  read, as the marker in Redis would be.
+  read, as the marker in Redis would be;
+- a forked child never reads its parent's socket: the at-fork hook gives it a fresh
+  tracker, and where a server forks without running Python's hooks the process id,
+  checked before each use, does the same.
 
 The revoking side (``redis_bulk.set_all``, ``revocation.mark_revoked``) sends one more
 command (``PING``) after writing its markers and before returning. Redis writes a
@@ -104,6 +107,8 @@ class Tracker:
         self.retry_at = 0.0
         self.backoff = MIN_BACKOFF
         self.disabled = False
+        # The process that made the connection: a child must never read its socket.
+        self.pid = os.getpid()
 
     # -- the public surface ----------------------------------------------------------
 
@@ -115,6 +120,8 @@ class Tracker:
         connection is down, hung past the silence bound, or failed during the read.
         """
         with self.lock:
+            if self.pid != os.getpid():
+                self._leave_to_parent()
             now = time.monotonic()
             if not self._usable(now):
                 return None
@@ -208,8 +215,22 @@ class Tracker:
             self._disable(f"Redis {version.decode()} cannot track keys: {replies}")
             return
         sock.setblocking(False)
+        self.pid = os.getpid()
         self.proof = time.monotonic()
         self.backoff = MIN_BACKOFF
+
+    def _leave_to_parent(self) -> None:
+        """In a forked child that skipped the at-fork hook (a server forking in C): the
+        socket and entries are the parent's. Two processes reading one tracking socket
+        would each miss the invalidations the other read, so the child closes its copy
+        of the descriptor (the parent's stays open) and starts afresh."""
+        self._clear()
+        self.pings.clear()
+        if self.sock is not None:
+            self.sock.close()
+        self.sock = self.reader = None
+        self.pid = os.getpid()
+        self.retry_at = 0.0
 
     def _disable(self, why: str) -> None:
         # Asked for by name: an error. By default (None): the normal path, as documented.

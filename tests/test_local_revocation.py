@@ -300,3 +300,68 @@ def test_dropping_a_cached_user_returns_after_redis_sent_the_invalidations(
     names = [command[0] for command in sent]
     assert names[-2:] == [b"DEL", b"PING"], names
     assert revocation.lookup(sid, owner=owner, extra_key=key)[1] is None
+
+
+def _local_port(found: local_revocation.Tracker) -> int:
+    assert found.sock is not None
+    return int(found.sock.getsockname()[1])
+
+
+def test_a_forked_child_makes_its_own_connection_and_keeps_nothing(redis: RedisServer) -> None:
+    """A worker forked after the tracker connected (a preloading server) must not read
+    the parent's tracking socket: each would miss the invalidations the other read.
+    The child starts empty, on its own connection, and still sees a revocation made
+    by the parent afterwards; the parent's connection keeps working."""
+    sid, owner = live_session()
+    warm(sid, owner)
+    parent_port = _local_port(tracker())
+    ready_r, ready_w = os.pipe()
+    go_r, go_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through the pipe
+        code = 1
+        try:
+            child = tracker()
+            empty = child.entries == {}
+            assert revocation.lookup(sid, owner=owner) == (False, None)
+            port = _local_port(child)
+            os.write(ready_w, f"{int(empty)} {port}\n".encode())
+            os.read(go_r, 1)  # the parent has revoked the session
+            refused = revocation.lookup(sid, owner=owner)[0]
+            os.write(ready_w, f"{int(refused)}\n".encode())
+            code = 0
+        finally:
+            os._exit(code)
+    try:
+        with os.fdopen(ready_r, "rb") as reports:
+            empty, port = reports.readline().split()
+            assert empty == b"1"  # nothing inherited
+            assert int(port) != parent_port  # its own connection
+            assert revocation.revoke_session(sid, RevokeReason.ADMIN)
+            os.write(go_w, b"x")
+            assert reports.readline().strip() == b"1"  # the child refuses it
+        assert revocation.lookup(sid, owner=owner)[0] is True  # and so does the parent
+        assert _local_port(tracker()) == parent_port
+    finally:
+        os.close(ready_w)
+        os.close(go_r)
+        os.close(go_w)
+        assert os.waitpid(pid, 0)[1] == 0
+
+
+def test_a_child_that_skipped_the_fork_hook_leaves_the_socket_to_its_parent(
+    redis: RedisServer,
+) -> None:
+    """A server that forks in C without running Python's at-fork handlers: the tracker
+    notices it was made by another process before its next use, drops what it held and
+    reconnects. Simulated here by a tracker that says another process made it."""
+    sid, owner = live_session()
+    warm(sid, owner)
+    inherited = tracker().sock
+    assert inherited is not None
+    tracker().pid = os.getpid() + 1  # "made by the parent"
+    assert revocation.lookup(sid, owner=owner) == (False, None)
+    assert inherited.fileno() == -1  # the inherited descriptor was closed, not read
+    assert tracker().sock is not None
+    assert tracker().sock is not inherited
+    assert tracker().pid == os.getpid()
