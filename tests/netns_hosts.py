@@ -71,6 +71,19 @@ def missing() -> str | None:
     return pg_replica.missing()
 
 
+def require() -> None:
+    """Skip the test, with the reason, where hosts cannot be made; fail under CI=true."""
+    import pytest
+
+    reason = missing()
+    if reason is None and shutil.which("redis-server") is None:
+        reason = "redis-server is not installed"
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true, and {reason}")
+        pytest.skip(reason)
+
+
 class Namespace:
     """A network namespace with a veth pair to the root namespace."""
 

@@ -13,8 +13,6 @@ real hosts). ``ROTATION_GRACE_PERIOD`` is 3 s so the test waits seconds, not min
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -43,13 +41,7 @@ class Hosts:
 
 @pytest.fixture(scope="module")
 def hosts() -> Iterator[Hosts]:
-    reason = netns_hosts.missing()
-    if reason is None and shutil.which("redis-server") is None:
-        reason = "redis-server is not installed"
-    if reason is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true, and {reason}")
-        pytest.skip(reason)
+    netns_hosts.require()
     with netns_hosts.netns_hosts(
         [0, SKEW_SECONDS], {"JWT_LIVE_GRACE_SECONDS": str(GRACE_SECONDS)}
     ) as fleet:
