@@ -12,9 +12,12 @@ Redis tells it when any of them changes:
   evicted, or the database is flushed (a null key list: everything goes);
 - before **every** use the connection is drained without blocking (``recv`` on a
   non-blocking socket) and the invalidations are applied, under one lock (gthread
-  workers share a process); a miss reads the key through that connection, so it becomes
-  tracked, and its reply comes in stream order with the pushes: an invalidation sent
-  after the read is applied before the next use of the entry;
+  workers share a process); a miss reads the key (and its TTL) through that connection,
+  so it becomes tracked, and its reply comes in stream order with the pushes: an
+  invalidation sent after the read is applied before the next use of the entry. A drain
+  that finds a burst (16 KiB or more: a mass revocation) also sends a ``PING`` and reads
+  up to its ``PONG``, since part of the burst may still wait in the kernel behind a
+  full receive window;
 - entries are trusted only while the connection has **proven itself alive** within
   ``LOCAL_REVOCATION_CACHE_MAX_SILENCE`` (default 250 ms): a ``PING`` goes out when
   the last proof (a ``PONG`` or a reply) is older than half the bound, and its reply
@@ -24,8 +27,11 @@ Redis tells it when any of them changes:
 - a socket error, an EOF (Redis restarted or killed the connection), a reply we did
   not expect: every entry is dropped, the connection closed, and the normal path used;
   a new connection is tried lazily, with backoff (0.1 s doubling to 5 s);
-- a "live" entry is also dropped locally ``REVOCATION_CACHE_TIMEOUT`` after it was
-  read, as the marker in Redis would be;
+- an entry is also dropped locally when its key's TTL in Redis (read with it) runs out,
+  and at the latest ``REVOCATION_CACHE_TIMEOUT`` after it was read: Redis sends the
+  invalidation only once it actually deletes an expired key;
+- a value the cache cannot decode (a pickle from an earlier deploy) is not kept: the
+  normal path answers, as without this cache;
 - a forked child never reads its parent's socket: the at-fork hook gives it a fresh
   tracker, and where a server forks without running Python's hooks the process id,
   checked before each use, does the same.
@@ -35,9 +41,10 @@ command (``PING``) after writing its markers and before returning. Redis writes 
 command's reply and the invalidation pushes it causes in the same event-loop pass, in
 no fixed order between clients; a command sent after that reply is served in a later
 pass. So when the revoking call returns, every tracking process's invalidation has been
-written to its socket: on one host (loopback) it is readable by that process's next
-drain, i.e. refused on its very next request; across hosts it is in flight, ahead of
-any later reply, and arrives within the network's latency.
+written to its socket: on one host (loopback) it is in that process's receive queue,
+or (past a full receive window) behind it in the kernel, where the burst's ``PING``
+reaches it, i.e. refused on its very next request; across hosts it is in flight, ahead
+of any later reply, and arrives within the network's latency.
 
 Memory per process: at most ``LOCAL_REVOCATION_CACHE_SIZE`` entries (default 10,000)
 and ``LOCAL_REVOCATION_CACHE_MAX_BYTES`` of keys and raw values (default 4 MiB), oldest
@@ -76,6 +83,14 @@ MAX_BACKOFF = 5.0
 DEAD_AFTER_SILENCES = 20
 # Values decoded once and shared by every hit: immutable, and what markers hold.
 _SHAREABLE = (int, float, str, bytes, bool, type(None))
+# Bytes of pushes in one drain past which more may be held back by a full receive
+# window (see _drain). A logout's invalidation is ~100 bytes; Linux's loopback window
+# starts at 64 KiB and the receive queue held ~190 KB when it filled.
+BURST_BYTES = 16384
+
+
+class UndecodableValue(Exception):
+    """A cached value the cache's serializer cannot load."""
 
 
 class Tracker:
@@ -116,8 +131,11 @@ class Tracker:
         """Return ``{key: value}`` for the keys Redis holds, or None: use the normal path.
 
         A hit costs no round trip; the keys missing locally are read with one ``MGET``
-        on the tracking connection (so they become tracked) and kept. None when the
-        connection is down, hung past the silence bound, or failed during the read.
+        (and their ``PTTL``) on the tracking connection, so they become tracked, and
+        kept. None when the connection is down, hung past the silence bound, or failed
+        during the read, and when a value cannot be decoded (a pickle of a class the
+        running code no longer has): the normal path then answers as it would without
+        this cache (``revocation.lookup`` asks the database).
         """
         with self.lock:
             if self.pid != os.getpid():
@@ -125,27 +143,34 @@ class Tracker:
             now = time.monotonic()
             if not self._usable(now):
                 return None
-            found: dict[str, Any] = {}
-            missing: list[tuple[str, bytes]] = []
-            for key in keys:
-                raw = self.client.make_key(key).encode()
-                entry = self.entries.get(raw)
-                if entry is None or entry[2] <= now:
-                    missing.append((key, raw))
-                    continue
-                value, decoded, _, _ = entry
-                found[key] = value if decoded else self.client.decode(value)
-            if missing:
-                try:
-                    values = self._fetch([raw for _, raw in missing], now)
-                except (OSError, ValueError):
-                    logger.warning("Local revocation cache lost Redis.", exc_info=True)
-                    self._reset()
-                    return None
-                for (key, raw), value in zip(missing, values, strict=True):
-                    if value is not None:
-                        found[key] = self._keep(raw, value, now)
-            return found
+            try:
+                return self._get_many(keys, now)
+            except UndecodableValue:
+                logger.warning("Local revocation cache cannot decode a value.", exc_info=True)
+                return None
+
+    def _get_many(self, keys: Sequence[str], now: float) -> dict[str, Any] | None:
+        found: dict[str, Any] = {}
+        missing: list[tuple[str, bytes]] = []
+        for key in keys:
+            raw = self.client.make_key(key).encode()
+            entry = self.entries.get(raw)
+            if entry is None or entry[2] <= now:
+                missing.append((key, raw))
+                continue
+            value, decoded, _, _ = entry
+            found[key] = value if decoded else self._decode(value)
+        if missing:
+            try:
+                fetched = self._fetch([raw for _, raw in missing], now)
+            except (OSError, ValueError):
+                logger.warning("Local revocation cache lost Redis.", exc_info=True)
+                self._reset()
+                return None
+            for (key, raw), (value, expires) in zip(missing, fetched, strict=True):
+                if value is not None:
+                    found[key] = self._keep(raw, value, expires)
+        return found
 
     def close(self) -> None:
         """Close the connection for good (settings changed): a retired tracker stays off."""
@@ -257,9 +282,18 @@ class Tracker:
             raise OSError("short write to Redis")
 
     def _drain(self) -> None:
-        """Apply everything the server has sent, without waiting for more."""
+        """Apply everything the server has sent, without waiting for more.
+
+        Except after a burst (``BURST_BYTES`` or more in one drain, e.g. ~150 markers a
+        mass revocation replaced): then the receive window may have filled, and what
+        Redis wrote after that waits in the kernel's send queue, out of a non-blocking
+        read's reach. A ``PING`` is sent and everything up to its ``PONG`` read (one
+        round trip, bounded by the silence bound): Redis served it after every
+        invalidation it had written, so none written before is left behind.
+        """
         assert self.sock is not None
         assert self.reader is not None
+        received = 0
         while True:
             try:
                 data = self.sock.recv(65536)
@@ -268,10 +302,22 @@ class Tracker:
             if not data:
                 raise OSError("Redis closed the connection")
             self.reader.feed(data)
+            received += len(data)
             if len(data) < 65536:
                 break
         while (item := self.reader.gets()) is not False:
             self._apply(item)
+        if received >= BURST_BYTES:
+            self._send(encode_command(b"PING"))
+            self.pings.append(time.monotonic())
+            deadline = time.monotonic() + self.max_silence
+            # PONGs come in the order their PINGs went: none left means ours came.
+            while self.pings:
+                item = self.reader.gets()
+                if item is False:
+                    self._receive(deadline)
+                else:
+                    self._apply(item)
 
     def _apply(self, item: Any) -> None:
         """Handle an unsolicited item: an invalidation push or the PONG of a PING."""
@@ -296,43 +342,81 @@ class Tracker:
         while True:
             item = self.reader.gets()
             if item is False:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or not select.select([self.sock], [], [], remaining)[0]:
-                    raise OSError("Redis did not answer in time")
-                data = self.sock.recv(65536)
-                if not data:
-                    raise OSError("Redis closed the connection")
-                self.reader.feed(data)
+                self._receive(deadline)
             elif isinstance(item, Push) or (item == b"PONG" and self.pings):
                 self._apply(item)
             else:
                 return item
 
-    def _fetch(self, raws: list[bytes], now: float) -> list[bytes | None]:
-        self._send(encode_command(b"MGET", *raws))
+    def _receive(self, deadline: float) -> None:
+        """Wait until ``deadline`` (monotonic) for data and feed it to the reader."""
+        assert self.sock is not None
+        assert self.reader is not None
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not select.select([self.sock], [], [], remaining)[0]:
+            raise OSError("Redis did not answer in time")
+        data = self.sock.recv(65536)
+        if not data:
+            raise OSError("Redis closed the connection")
+        self.reader.feed(data)
+
+    def _fetch(self, raws: list[bytes], now: float) -> list[tuple[bytes | None, float]]:
+        """Read ``raws``: ``[(value or None, local expiry (monotonic))]``, in order.
+
+        Each key's ``PTTL`` comes with it: Redis sends an invalidation when it *deletes*
+        an expired key (on an access, or when its active expiry gets there, which on a
+        large keyspace can take a while), so the local entry must not outlive the key's
+        TTL on its own. ``now`` is taken before sending, so ``now + PTTL`` is never
+        later than the key's expiry. ``MULTI``/``EXEC``: values and TTLs are read at one
+        instant and come in one reply, so an invalidation for a later write still
+        arrives after it (and is applied at the next drain, to the kept entry).
+        """
+        commands = [[b"MULTI"], [b"MGET", *raws], *([b"PTTL", raw] for raw in raws)]
+        self._send(b"".join(encode_command(*c) for c in [*commands, [b"EXEC"]]))
         # No longer than the silence bound: a server that hangs now must not hold the
         # request; the normal path (with the cache's own timeouts) answers instead.
-        reply = self._read_reply(time.monotonic() + self.max_silence)
-        if not isinstance(reply, list) or len(reply) != len(raws):
-            raise ValueError(f"unexpected MGET reply: {reply!r}")
+        deadline = time.monotonic() + self.max_silence
+        for expected in [b"OK"] + [b"QUEUED"] * (len(commands) - 1):
+            if (reply := self._read_reply(deadline)) != expected:
+                raise ValueError(f"unexpected reply to a queued command: {reply!r}")
+        reply = self._read_reply(deadline)
+        if not isinstance(reply, list) or len(reply) != 1 + len(raws):
+            raise ValueError(f"unexpected EXEC reply: {reply!r}")
+        values, ttls = reply[0], reply[1:]
+        if not isinstance(values, list) or len(values) != len(raws):
+            raise ValueError(f"unexpected MGET reply: {values!r}")
+        fetched = []
+        for value, ttl in zip(values, ttls, strict=True):
+            if not isinstance(ttl, int):
+                raise ValueError(f"unexpected PTTL reply: {ttl!r}")
+            # -1: no expiry (the cache's lifetime bounds it); -2: no key.
+            lifetime = self.lifetime if ttl == -1 else min(self.lifetime, max(ttl, 0) / 1000)
+            fetched.append((value, now + lifetime))
         # Served in order after everything sent before: the connection is alive.
         self.proof = max(self.proof, now)
-        return reply
+        return fetched
 
     # -- entries ---------------------------------------------------------------------
 
-    def _keep(self, raw: bytes, value: bytes, now: float) -> Any:
-        decoded = self.client.decode(value)
+    def _decode(self, value: bytes) -> Any:
+        try:
+            return self.client.decode(value)
+        except Exception as error:
+            # Whatever unpickling raises (a removed class, a changed serializer).
+            raise UndecodableValue from error
+
+    def _keep(self, raw: bytes, value: bytes, expires: float) -> Any:
+        decoded = self._decode(value)
         shareable = isinstance(decoded, _SHAREABLE)
         cost = len(raw) + len(value)
-        if cost <= self.max_bytes:
+        if cost <= self.max_bytes and expires > time.monotonic():
             self._drop(raw)
             while self.entries and (
                 len(self.entries) >= self.size or self.bytes + cost > self.max_bytes
             ):
                 self._drop(next(iter(self.entries)))
             kept = decoded if shareable else value
-            self.entries[raw] = (kept, shareable, now + self.lifetime, cost)
+            self.entries[raw] = (kept, shareable, expires, cost)
             self.bytes += cost
         return decoded
 

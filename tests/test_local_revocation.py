@@ -275,6 +275,41 @@ def test_memory_is_bounded_by_entries_and_bytes(redis: RedisServer, settings: An
     assert 15 <= len(found.entries) < 50
 
 
+def _pings_served(redis: RedisServer) -> int:
+    stats = redis.command("INFO", "commandstats")
+    line = next((x for x in stats.splitlines() if x.startswith("cmdstat_ping:")), "")
+    return int(line.split("calls=")[1].split(",")[0]) if line else 0
+
+
+def test_only_a_burst_of_invalidations_costs_the_drain_a_round_trip(
+    redis: RedisServer, settings: Any
+) -> None:
+    """A few invalidations are applied from the receive queue alone; a burst (a mass
+    revocation: part of it may wait behind a full receive window) is read up to the
+    PONG of one PING. Either way the next lookup refuses what was revoked."""
+    settings.JWT_COOKIE_AUTH = {
+        **settings.JWT_COOKIE_AUTH,
+        "LOCAL_REVOCATION_CACHE_MAX_SILENCE": timedelta(seconds=5),
+    }
+    sessions = [str(uuid.uuid4()) for _ in range(400)]
+    caches["default"].set_many(
+        {revocation.cache_key(sid): revocation.live_marker("7") for sid in sessions}, 60
+    )
+    for sid in sessions:
+        for _ in range(2):
+            assert revocation.lookup(sid, owner="7")[0] is False
+    few, burst = sessions[:5], sessions[5:]
+    revocation.mark_revoked(few)  # ~500 bytes of pushes
+    before = _pings_served(redis)
+    assert revocation.lookup(few[-1], owner="7")[0] is True
+    assert _pings_served(redis) == before
+    revocation.mark_revoked(burst)  # ~40 KB
+    before = _pings_served(redis)
+    assert revocation.lookup(burst[-1], owner="7")[0] is True
+    assert _pings_served(redis) == before + 1
+    assert all(revocation.lookup(sid, owner="7")[0] for sid in sessions)
+
+
 def test_revoke_session_is_refused_at_once_after_a_local_hit(redis: RedisServer) -> None:
     """The whole revocation path (database, markers, PING) against a warm local entry."""
     sid, owner = live_session()
