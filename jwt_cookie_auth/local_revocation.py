@@ -15,9 +15,11 @@ Redis tells it when any of them changes:
   workers share a process); a miss reads the key (and its TTL) through that connection,
   so it becomes tracked, and its reply comes in stream order with the pushes: an
   invalidation sent after the read is applied before the next use of the entry. A drain
-  that finds a burst (16 KiB or more: a mass revocation) also sends a ``PING`` and reads
-  up to its ``PONG``, since part of the burst may still wait in the kernel behind a
-  full receive window;
+  that finds a burst (16 KiB or more, or an eighth of the receive buffer if less: a mass
+  revocation) also sends a ``PING`` and reads up to its ``PONG``, since part of the
+  burst may still wait in the kernel behind a full receive window. Under TCP memory
+  pressure the kernel may keep a receive queue smaller than that: there the silence
+  bound (the keep-alive ``PONG`` queued behind the backlog) is what holds;
 - entries are trusted only while the connection has **proven itself alive** within
   ``LOCAL_REVOCATION_CACHE_MAX_SILENCE`` (default 250 ms): a ``PING`` goes out when
   the last proof (a ``PONG`` or a reply) is older than half the bound, and its reply
@@ -73,7 +75,13 @@ from django.dispatch import receiver
 
 from jwt_cookie_auth.conf import app_settings
 from jwt_cookie_auth.overlap import default_client
-from jwt_cookie_auth.resp3 import Push, encode_command, hiredis_available, new_reader
+from jwt_cookie_auth.resp3 import (
+    ParseError,
+    Push,
+    encode_command,
+    hiredis_available,
+    new_reader,
+)
 
 logger = logging.getLogger("jwt_cookie_auth")
 
@@ -84,9 +92,16 @@ DEAD_AFTER_SILENCES = 20
 # Values decoded once and shared by every hit: immutable, and what markers hold.
 _SHAREABLE = (int, float, str, bytes, bool, type(None))
 # Bytes of pushes in one drain past which more may be held back by a full receive
-# window (see _drain). A logout's invalidation is ~100 bytes; Linux's loopback window
-# starts at 64 KiB and the receive queue held ~190 KB when it filled.
+# window (see _drain): at most BURST_BYTES, and at most an eighth of the socket's
+# receive buffer as the kernel reports it then. A logout's invalidation is ~100 bytes.
+# Measured on Linux loopback, a full receive queue held ~190 KB with the default
+# tcp_rmem (buffer 128 KiB at first), ~13.7 KB with a 16 KiB buffer and ~5.9 KB with
+# 8 KiB: always more than an eighth of the buffer.
 BURST_BYTES = 16384
+MIN_BURST_BYTES = 256
+# A socket error, EOF, timeout, a reply we did not expect, bytes that are not RESP:
+# the connection cannot be trusted any more (dropped, normal path, reconnect later).
+LOST_CONNECTION = (OSError, ValueError, ParseError)
 
 
 class UndecodableValue(Exception):
@@ -163,7 +178,7 @@ class Tracker:
         if missing:
             try:
                 fetched = self._fetch([raw for _, raw in missing], now)
-            except (OSError, ValueError):
+            except LOST_CONNECTION:
                 logger.warning("Local revocation cache lost Redis.", exc_info=True)
                 self._reset()
                 return None
@@ -186,7 +201,7 @@ class Tracker:
                 return False
             try:
                 self._connect()
-            except (OSError, ValueError):
+            except LOST_CONNECTION:
                 logger.warning("Local revocation cache cannot reach Redis.", exc_info=True)
                 self._reset()
                 return False
@@ -198,7 +213,7 @@ class Tracker:
             if silence > self.max_silence / 2 and not self.pings:
                 self._send(encode_command(b"PING"))
                 self.pings.append(now)
-        except (OSError, ValueError):
+        except LOST_CONNECTION:
             logger.warning("Local revocation cache lost Redis.", exc_info=True)
             self._reset()
             return False
@@ -284,12 +299,14 @@ class Tracker:
     def _drain(self) -> None:
         """Apply everything the server has sent, without waiting for more.
 
-        Except after a burst (``BURST_BYTES`` or more in one drain, e.g. ~150 markers a
-        mass revocation replaced): then the receive window may have filled, and what
-        Redis wrote after that waits in the kernel's send queue, out of a non-blocking
-        read's reach. A ``PING`` is sent and everything up to its ``PONG`` read (one
-        round trip, bounded by the silence bound): Redis served it after every
-        invalidation it had written, so none written before is left behind.
+        Except after a burst (in one drain, ``BURST_BYTES`` or an eighth of the receive
+        buffer, whichever is less: ~150 markers a mass revocation replaced, with Linux's
+        default buffers): then the receive window may have filled, and what Redis wrote
+        after that waits in the kernel's send queue, out of a non-blocking read's reach.
+        A ``PING`` is sent and everything up to its ``PONG`` read (one round trip,
+        bounded by the silence bound): Redis served it after every invalidation it had
+        written, so none written before is left behind. The buffer is read at each drain
+        that received anything (one ``getsockopt``), since the kernel tunes it.
         """
         assert self.sock is not None
         assert self.reader is not None
@@ -307,7 +324,7 @@ class Tracker:
                 break
         while (item := self.reader.gets()) is not False:
             self._apply(item)
-        if received >= BURST_BYTES:
+        if received and received >= self._burst_bytes():
             self._send(encode_command(b"PING"))
             self.pings.append(time.monotonic())
             deadline = time.monotonic() + self.max_silence
@@ -347,6 +364,11 @@ class Tracker:
                 self._apply(item)
             else:
                 return item
+
+    def _burst_bytes(self) -> int:
+        assert self.sock is not None
+        buffer = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+        return max(MIN_BURST_BYTES, min(BURST_BYTES, buffer // 8))
 
     def _receive(self, deadline: float) -> None:
         """Wait until ``deadline`` (monotonic) for data and feed it to the reader."""

@@ -26,6 +26,11 @@ class _NoPush(list):  # type: ignore[type-arg]
 Push: type[list[Any]] = getattr(hiredis, "PushNotification", _NoPush)
 
 
+# What ``Reader.gets()`` raises on bytes that are not RESP (hiredis.ProtocolError):
+# never from Redis itself, possibly from a non-conforming proxy or look-alike server.
+ParseError: type[Exception] = getattr(hiredis, "HiredisError", ValueError)
+
+
 def hiredis_available() -> bool:
     """Whether hiredis can tell pushes from replies (hiredis 3.2 or later)."""
     return Push is not _NoPush
