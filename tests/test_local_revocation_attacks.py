@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -35,62 +34,18 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
-from jwt_cookie_auth import django_sessions, identity, local_revocation, revocation
+from jwt_cookie_auth import django_sessions, identity, revocation
 from jwt_cookie_auth.models import DjangoSessionCutoff, LoginSession
-from tests.conftest import login, make_user, on_django_redis
-from tests.servers import RedisServer, redis_caches, redis_server
+from tests import local_cache
+from tests.conftest import login, make_user
+from tests.local_cache import OWNER, live_markers, redis_key, tracker
+from tests.servers import RedisServer, redis_server
 
-pytestmark = [
-    pytest.mark.redis,
-    pytest.mark.postgres,
-    pytest.mark.django_db(transaction=True),
-    # Private servers: the builtin-RedisCache pass would run the same tests again.
-    pytest.mark.skipif(not on_django_redis(), reason="runs once, in the django-redis pass"),
-]
+pytestmark = local_cache.MARKS
 
-OWNER = "7"
-
-
-@pytest.fixture
-def redis(settings: Any) -> Iterator[RedisServer]:
-    """django-redis on a private server; every LOCAL_REVOCATION_CACHE* at its default."""
-    with redis_server() as server:
-        settings.CACHES = redis_caches(server.url, ignore_exceptions=False)
-        settings.JWT_COOKIE_AUTH = {
-            name: value
-            for name, value in settings.JWT_COOKIE_AUTH.items()
-            if not name.startswith("LOCAL_REVOCATION_CACHE")
-        }
-        yield server
-        for found in local_revocation._trackers.values():
-            found.close()
-
-
-@pytest.fixture
-def raw(redis: RedisServer) -> Iterator[redis_py.Redis]:
-    """A plain RESP2 client on the server, as another process (or an operator) uses it."""
-    client = redis_py.Redis(host="127.0.0.1", port=redis.port)
-    yield client
-    client.close()
-
-
-def tracker() -> local_revocation.Tracker:
-    found = local_revocation.tracker(revocation.get_cache())
-    assert found is not None
-    return found
-
-
-def redis_key(key: str) -> bytes:
-    return revocation.get_cache().make_key(key).encode()  # type: ignore[attr-defined]
-
-
-def live_markers(count: int, owner: str = OWNER) -> list[str]:
-    """``count`` sessions with a "live" marker in Redis and no row: a miss means refused."""
-    sessions = [str(uuid.uuid4()) for _ in range(count)]
-    caches["default"].set_many(
-        {revocation.cache_key(sid): revocation.live_marker(owner) for sid in sessions}, 60
-    )
-    return sessions
+# The shared fixtures, found by pytest under these names.
+redis = local_cache.redis
+raw = local_cache.raw
 
 
 def held_live(sid: str) -> None:

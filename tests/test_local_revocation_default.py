@@ -10,7 +10,6 @@ default is simply the normal path, with no check error; ``True`` asks for it by 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,8 +19,9 @@ from django.urls import reverse
 
 from jwt_cookie_auth import checks, django_sessions, local_revocation, resp3, revocation
 from jwt_cookie_auth.models import DjangoSessionCutoff
+from tests import local_cache
 from tests.conftest import login, make_user, on_django_redis, redis_commands
-from tests.servers import RedisServer, redis_caches, redis_server
+from tests.servers import RedisServer
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -30,17 +30,8 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def redis(settings: Any) -> Iterator[RedisServer]:
-    """django-redis on a private server; JWT_COOKIE_AUTH without LOCAL_REVOCATION_CACHE."""
-    with redis_server() as server:
-        settings.CACHES = redis_caches(server.url, ignore_exceptions=False)
-        config = dict(settings.JWT_COOKIE_AUTH)
-        config.pop("LOCAL_REVOCATION_CACHE", None)
-        settings.JWT_COOKIE_AUTH = config
-        yield server
-        for tracker in local_revocation._trackers.values():
-            tracker.close()
+# django-redis on a private server, every LOCAL_REVOCATION_CACHE* at its default.
+redis = local_cache.redis
 
 
 def round_trips_of(client: Client, path: str) -> list[tuple[Any, ...]]:
