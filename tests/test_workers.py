@@ -2,9 +2,11 @@
 
 A revocation written by one worker must stop the victim's cookies in every worker at
 once, including the workers that answered "live" for that session a moment before.
-Each test revokes through a real HTTP path (the admin, logout-all, a password change)
-and then replays the victim's cookies at least 50 times, until every worker has
-answered: every answer must be 401.
+Each test revokes through a real HTTP path (the admin, logout-all, a password change,
+a replayed refresh token) and then replays the victim's cookies at least 50 times,
+until every worker has answered: every answer must be 401. With django-redis each
+worker holds the session in its local revocation copy (on by default) when it is
+revoked.
 """
 
 from __future__ import annotations
@@ -230,3 +232,23 @@ def test_password_change_stops_every_session_on_every_worker(live: Live, changed
     old = live.browser().login(get_user_model().USERNAME_FIELD, victim, PASSWORD)
     assert old.status == 401
     assert_works_everywhere(live, live.logged_in(victim, NEW_PASSWORD), victim)
+
+
+def test_reuse_detection_stops_the_session_on_every_worker(live: Live) -> None:
+    """A thief replays a refresh token the victim has since rotated twice (no grace: it
+    is not the last one): the whole session ends, on every worker, for both of them."""
+    victim, victim_pk = live.user("victim")
+    browser = live.logged_in(victim)
+    stolen = browser.copy()
+    for _ in range(2):
+        assert browser.post("/auth/refresh/", csrf=True).status == 200
+    assert_works_everywhere(live, browser, victim)
+    assert_works_everywhere(live, stolen, victim)  # its access token is still unexpired
+
+    thief = stolen.copy()  # the replay below deletes the cookies it answers
+    reply = stolen.post("/auth/refresh/", csrf=True)
+    assert reply.status == 401, reply.body
+    assert session_states(live, victim_pk) == [(True, "reuse_detected")]
+
+    assert_dead_everywhere(live, browser)
+    assert_dead_everywhere(live, thief)
