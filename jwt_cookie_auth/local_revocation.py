@@ -324,17 +324,22 @@ class Tracker:
                 break
         while (item := self.reader.gets()) is not False:
             self._apply(item)
-        if received and received >= self._burst_bytes():
-            self._send(encode_command(b"PING"))
-            self.pings.append(time.monotonic())
-            deadline = time.monotonic() + self.max_silence
-            # PONGs come in the order their PINGs went: none left means ours came.
-            while self.pings:
-                item = self.reader.gets()
-                if item is False:
-                    self._receive(deadline)
-                else:
-                    self._apply(item)
+        # The buffer size (a system call) only once the drain could be a burst at all.
+        if received >= MIN_BURST_BYTES and received >= self._burst_bytes():
+            self._catch_up()
+
+    def _catch_up(self) -> None:
+        """Send a ``PING`` and apply everything up to its ``PONG``, within the bound."""
+        self._send(encode_command(b"PING"))
+        self.pings.append(time.monotonic())
+        deadline = time.monotonic() + self.max_silence
+        # PONGs come in the order their PINGs went: none left means ours came.
+        while self.pings:
+            item = self.reader.gets()
+            if item is False:
+                self._receive(deadline)
+            else:
+                self._apply(item)
 
     def _apply(self, item: Any) -> None:
         """Handle an unsolicited item: an invalidation push or the PONG of a PING."""
