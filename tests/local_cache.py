@@ -70,3 +70,12 @@ def live_markers(count: int, owner: str = OWNER) -> list[str]:
         {revocation.cache_key(sid): revocation.live_marker(owner) for sid in sessions}, 60
     )
     return sessions
+
+
+def hold(sessions: list[str]) -> None:
+    """Look each session up until this process holds its "live" marker locally."""
+    for sid in sessions:
+        for _ in range(2):
+            assert revocation.lookup(sid, owner=OWNER) == (False, None)
+    held = tracker().entries
+    assert all(redis_key(revocation.cache_key(sid)) in held for sid in sessions)

@@ -78,6 +78,17 @@ def redis_cli(port: int, *args: str) -> str:
     return out.stdout.strip()
 
 
+def command_calls(port: int, *names: str) -> int:
+    """Return how many of the commands ``names`` (lower case) Redis on ``port`` has
+    served so far, all clients together (``INFO commandstats``)."""
+    total = 0
+    for line in redis_cli(port, "INFO", "commandstats").splitlines():
+        name, _, stats = line.partition(":")
+        if name.removeprefix("cmdstat_") in names:
+            total += int(stats.split("calls=")[1].split(",")[0])
+    return total
+
+
 def wait_for(condition: Any, timeout: float, what: str, interval: float = 0.05) -> None:
     deadline = time.monotonic() + timeout
     while not condition():

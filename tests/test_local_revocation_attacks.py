@@ -38,7 +38,7 @@ from jwt_cookie_auth import django_sessions, identity, revocation
 from jwt_cookie_auth.models import DjangoSessionCutoff, LoginSession
 from tests import local_cache
 from tests.conftest import login, make_user
-from tests.local_cache import OWNER, live_markers, redis_key, tracker
+from tests.local_cache import OWNER, hold, live_markers, redis_key
 from tests.servers import RedisServer, redis_server
 
 pytestmark = local_cache.MARKS
@@ -46,13 +46,6 @@ pytestmark = local_cache.MARKS
 # The shared fixtures, found by pytest under these names.
 redis = local_cache.redis
 raw = local_cache.raw
-
-
-def held_live(sid: str) -> None:
-    """Look ``sid`` up until this process holds its "live" marker locally."""
-    for _ in range(2):
-        assert revocation.lookup(sid, owner=OWNER) == (False, None)
-    assert redis_key(revocation.cache_key(sid)) in tracker().entries
 
 
 def encoded(value: Any) -> bytes:
@@ -218,7 +211,7 @@ def test_any_writer_of_the_key_reaches_the_local_copy(
     """Another client changes a held marker (to revoked, gone or another owner's), then
     sends one more command: the next lookup refuses."""
     (sid,) = live_markers(1)
-    held_live(sid)
+    hold([sid])
     key = redis_key(revocation.cache_key(sid))
     write(raw, key)
     raw.ping()
@@ -228,7 +221,7 @@ def test_any_writer_of_the_key_reaches_the_local_copy(
 def test_maxmemory_eviction_reaches_the_local_copy(redis: RedisServer, raw: redis_py.Redis) -> None:
     sessions = live_markers(50)
     for sid in sessions:
-        held_live(sid)
+        hold([sid])
     _maxmemory_eviction(raw)
     raw.ping()
     gone = [sid for sid in sessions if not raw.exists(redis_key(revocation.cache_key(sid)))]
@@ -241,7 +234,7 @@ def test_swapdb_with_a_database_holding_revoked_reaches_the_local_copy(
 ) -> None:
     """SWAPDB 0 1, db 1 holding "revoked" under the same key name."""
     (sid,) = live_markers(1)
-    held_live(sid)
+    hold([sid])
     key = redis_key(revocation.cache_key(sid))
     with redis_py.Redis(host="127.0.0.1", port=redis.port, db=1) as other:
         other.set(key, b"0")
@@ -258,7 +251,7 @@ def test_an_overflowing_tracking_table_drops_what_redis_stops_tracking(
     invalidation each); a later write to them sends nothing, yet is seen."""
     sessions = live_markers(20)
     for sid in sessions:
-        held_live(sid)
+        hold([sid])
     raw.config_set("tracking-table-max-keys", "1")
     more = live_markers(20)
     for sid in more:
@@ -275,7 +268,7 @@ def test_a_killed_tracking_connection_drops_everything(
     redis: RedisServer, raw: redis_py.Redis
 ) -> None:
     (sid,) = live_markers(1)
-    held_live(sid)
+    hold([sid])
     assert raw.client_kill_filter(_type="normal", skipme=True) >= 1
     raw.set(redis_key(revocation.cache_key(sid)), b"0")
     raw.ping()
@@ -288,7 +281,7 @@ def test_an_output_buffer_limit_that_closes_the_tracker_drops_everything(
     """client-output-buffer-limit for normal clients: Redis closes the tracking
     connection on the invalidation it cannot buffer; the next lookup sees EOF."""
     (sid,) = live_markers(1)
-    held_live(sid)
+    hold([sid])
     raw.config_set("client-output-buffer-limit", "normal 1 1 0")
     try:
         raw.set(redis_key(revocation.cache_key(sid)), b"0")
@@ -304,7 +297,7 @@ def test_the_tracked_server_turning_replica_drops_what_it_held(
     """REPLICAOF another server whose copy says "revoked": the full sync replaces the
     dataset under the tracking connection (Redis sends a flush invalidation)."""
     (sid,) = live_markers(1)
-    held_live(sid)
+    hold([sid])
     key = redis_key(revocation.cache_key(sid))
     with redis_server() as primary, redis_py.Redis(host="127.0.0.1", port=primary.port) as other:
         other.set(key, b"0")
@@ -331,10 +324,10 @@ def test_a_live_marker_is_not_trusted_past_its_ttl_in_redis(
     accepted = 0
     for _ in range(6):
         sid = str(uuid.uuid4())
-        # Long enough for held_live on a loaded CI machine.
+        # Long enough for hold() on a loaded CI machine.
         marker = encoded(revocation.live_marker(OWNER))
         raw.set(redis_key(revocation.cache_key(sid)), marker, px=200)
-        held_live(sid)
+        hold([sid])
         time.sleep(0.25)  # past the TTL; nothing has touched the key since
         accepted += not revocation.lookup(sid, owner=OWNER)[0]
     assert accepted == 0
@@ -395,7 +388,7 @@ def test_switching_cache_alias_or_key_prefix_reads_the_new_keys(
     process reads after CACHE_ALIAS or KEY_PREFIX changes (same server, same db), which
     holds "revoked" there."""
     (sid,) = live_markers(1)
-    held_live(sid)
+    hold([sid])
     name = revocation.cache_key(sid)
     raw.set(f"other:1:{name}".encode(), b"0")
     raw.set(f"newprefix:1:{name}".encode(), b"0")
@@ -423,7 +416,7 @@ def test_a_tracker_turned_off_and_on_again_holds_nothing_from_before(
     """Off, the process no longer reads its tracking connection: a revocation made then
     sends it nothing it will read. On again, it must not serve what it held."""
     (sid,) = live_markers(1)
-    held_live(sid)
+    hold([sid])
     settings.JWT_COOKIE_AUTH = {**settings.JWT_COOKIE_AUTH, "LOCAL_REVOCATION_CACHE": False}
     raw.set(redis_key(revocation.cache_key(sid)), b"0")
     settings.JWT_COOKIE_AUTH = {**settings.JWT_COOKIE_AUTH, "LOCAL_REVOCATION_CACHE": None}

@@ -38,7 +38,7 @@ import redis as redis_py
 from jwt_cookie_auth import local_revocation, revocation
 from jwt_cookie_auth.resp3 import encode_command
 from tests import local_cache
-from tests.local_cache import OWNER, live_markers, redis_key, tracker
+from tests.local_cache import OWNER, hold, live_markers, redis_key, tracker
 from tests.servers import ROOT, RedisServer
 
 pytestmark = local_cache.MARKS
@@ -46,14 +46,6 @@ pytestmark = local_cache.MARKS
 # The shared fixtures, found by pytest under these names.
 redis = local_cache.redis
 raw = local_cache.raw
-
-
-def hold(sessions: list[str]) -> None:
-    for sid in sessions:
-        for _ in range(2):
-            assert revocation.lookup(sid, owner=OWNER) == (False, None)
-    held = tracker().entries
-    assert all(redis_key(revocation.cache_key(sid)) in held for sid in sessions)
 
 
 def accepted(sessions: list[str]) -> list[str]:

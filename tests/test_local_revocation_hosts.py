@@ -31,7 +31,7 @@ import pytest
 from jwt_cookie_auth.cookie_names import access_cookie_name
 from tests import netns_hosts
 from tests.conftest import PASSWORD
-from tests.servers import HttpSession, redis_cli
+from tests.servers import HttpSession, command_calls
 
 pytestmark = [pytest.mark.postgres]
 
@@ -84,12 +84,7 @@ def hosts() -> Iterator[Hosts]:
 
 def marker_reads(hosts: Hosts) -> int:
     """Return how many GET and MGET commands Redis has served so far (all clients)."""
-    stats = redis_cli(hosts.redis_port, "INFO", "commandstats")
-    total = 0
-    for line in stats.splitlines():
-        if line.startswith(("cmdstat_get:", "cmdstat_mget:")):
-            total += int(line.split("calls=")[1].split(",")[0])
-    return total
+    return command_calls(hosts.redis_port, "get", "mget")
 
 
 def log_in(hosts: Hosts) -> tuple[HttpSession, dict[str, str]]:

@@ -18,7 +18,13 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.conftest import PASSWORD, on_django_redis
-from tests.servers import GunicornServer, HttpSession, gunicorn_server, redis_server
+from tests.servers import (
+    GunicornServer,
+    HttpSession,
+    command_calls,
+    gunicorn_server,
+    redis_server,
+)
 
 pytestmark = [
     pytest.mark.postgres,
@@ -101,9 +107,7 @@ def test_every_worker_refuses_a_revoked_session_on_its_next_request(
     assert Counter(replays) == {401: len(replays)}
     # Hits cost no round trip: far fewer MGETs than requests (without the local copy,
     # at least one per request; with it, one per worker after each change of marker).
-    stats = server.redis.command("INFO", "commandstats")  # type: ignore[attr-defined]
-    mget = next(line for line in stats.splitlines() if line.startswith("cmdstat_mget:"))
-    mgets = int(mget.split("calls=")[1].split(",")[0])
+    mgets = command_calls(server.redis.port, "mget")  # type: ignore[attr-defined]
     requests = len(replays) + sum(before for before, _ in results)
     assert mgets < 0.75 * requests, (mgets, requests)
     # Each worker kept its tracking connection (CLIENT TRACKING on: flag "t") throughout.
